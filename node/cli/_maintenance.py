@@ -1,0 +1,148 @@
+"""Set-up and inspection commands: init, db upgrade, keys show, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from federation.keys import fingerprint
+from sqlalchemy import func, select
+
+from .. import migrate
+from ..config import Config
+from ..db import create_engine, ping
+from ..keys import KeyFileError, ensure_keys, keys_dir, load_keys
+from ..models import Peer
+from ._common import CommandError, add_command, config_from
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = add_command(
+        commands,
+        "init",
+        "create the data directory, database and key pairs (safe to run again)",
+        "Creates the data directory and the database, applies the migrations and\n"
+        "generates the node's key pairs (RSA for HTTP signatures, Ed25519 for object\n"
+        "proofs) and its pseudonym secret as files readable by the owner only.\n"
+        "Running it again changes nothing and never overwrites a key.",
+    )
+    init.set_defaults(handler=cmd_init)
+
+    db = add_command(commands, "db", "database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = add_command(
+        db_commands,
+        "upgrade",
+        "apply pending migrations",
+        "Brings the database schema up to date (SQLite or PostgreSQL). Back up first.",
+    )
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    keys = add_command(commands, "keys", "the node's own keys")
+    key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    show = add_command(
+        key_commands,
+        "show",
+        "print the key fingerprints to compare with the partner city's admins",
+        "Prints this node's key ids and SHA256 fingerprints. Read them to the partner\n"
+        "city's admins over a channel you trust (phone, signed mail); they pin them\n"
+        "with 'zwilling peer add'.",
+    )
+    show.set_defaults(handler=cmd_keys_show)
+
+    check = add_command(
+        commands,
+        "check",
+        "report whether config, database, keys and peers are in order",
+    )
+    check.set_defaults(handler=cmd_check)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    created = ensure_keys(config)
+    asyncio.run(_upgrade(config))
+    print(f"data directory: {config.data_dir}")
+    print(f"database: migrated to {migrate.head_revision()}")
+    if created:
+        print("created: " + ", ".join(created))
+    else:
+        print("keys: already present, left unchanged")
+    _print_fingerprints(config)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    asyncio.run(_upgrade(config))
+    print(f"database: migrated to {migrate.head_revision()}")
+    return 0
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    _print_fingerprints(config_from(args))
+    return 0
+
+
+def _print_fingerprints(config: Config) -> None:
+    try:
+        keys = load_keys(config)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"node: {config.node.city} ({config.actor_url})")
+    print(f"  {config.actor_url}#main-key   RSA      {fingerprint(keys.rsa.public_key())}")
+    print(f"  {config.actor_url}#ed25519-key Ed25519  {fingerprint(keys.ed25519.public_key())}")
+
+
+async def _upgrade(config: Config) -> None:
+    engine = create_engine(config.database_url)
+    try:
+        await migrate.upgrade(engine)
+    except Exception as exc:
+        raise CommandError(f"database {engine.url!r}: {exc}") from None
+    finally:
+        await engine.dispose()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    lines: list[tuple[bool, str]] = [(True, f"config: {config.source} is valid")]
+    try:
+        keys = load_keys(config)
+        lines.append((True, f"keys: present and readable in {keys_dir(config)}"))
+        lines.append((True, f"  RSA {keys.rsa_fingerprint}"))
+        lines.append((True, f"  Ed25519 {keys.ed25519_fingerprint}"))
+    except KeyFileError as exc:
+        lines.append((False, f"keys: {exc}"))
+    lines.extend(asyncio.run(_check_database(config)))
+    for peer in config.peers:
+        pinned = ", ".join(peer.fingerprints) or "no fingerprint pinned yet (zwilling peer add)"
+        lines.append((bool(peer.fingerprints), f"peer (config): {peer.actor_url}: {pinned}"))
+    if not config.peers:
+        lines.append((True, "peers: none configured in the file"))
+    for ok, line in lines:
+        print(f"[{'ok' if ok else '!!'}] {line}")
+    return 0 if all(ok for ok, _ in lines) else 1
+
+
+async def _check_database(config: Config) -> list[tuple[bool, str]]:
+    engine = create_engine(config.database_url)
+    try:
+        await ping(engine)
+    except Exception as exc:
+        await engine.dispose()
+        return [(False, f"database: unreachable: {exc}")]
+    try:
+        current = await migrate.current_revision(engine)
+        head = migrate.head_revision()
+        result = [(current == head, f"database: reachable, at {current}, latest is {head}")]
+        if current == head:
+            async with engine.connect() as connection:
+                peers = (await connection.execute(select(func.count()).select_from(Peer))).scalar()
+            result.append((True, f"peers in database: {peers}"))
+        else:
+            result.append((False, "database: run 'zwilling db upgrade'"))
+        return result
+    finally:
+        await engine.dispose()

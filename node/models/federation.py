@@ -1,0 +1,96 @@
+"""The node's side of federation: peers with their pinned keys and health, the durable
+outbox (transactional: written with the change that caused it) and the inbox log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Peer(Base):
+    __tablename__ = "peers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_url: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    inbox_url: Mapped[str | None] = mapped_column(String(500))
+    origin: Mapped[str] = mapped_column(String(300), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="config")
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    failing_since: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_sync_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    keys: Mapped[list[PeerKey]] = relationship(
+        back_populates="peer", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PeerKey(Base):
+    """A peer key this node trusts: pinned by fingerprint, possibly retiring."""
+
+    __tablename__ = "peer_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(500), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(80))
+    pinned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retires_at: Mapped[datetime | None]
+
+    peer: Mapped[Peer] = relationship(back_populates="keys")
+
+
+class OutboxActivity(Base):
+    """One activity for one peer, from creation until delivered, failed or discarded."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"))
+    activity_id: Mapped[str] = mapped_column(String(500))
+    activity_type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    tries: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+Index("ix_outbox_due", OutboxActivity.state, OutboxActivity.next_try_at)
+Index("ix_outbox_peer_state", OutboxActivity.peer_id, OutboxActivity.state)
+
+
+class InboxActivity(Base):
+    """Every accepted activity, stored before the 202 so that nothing acknowledged is
+    ever lost; ``activity_id`` is unique, which makes redelivery idempotent."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[str] = mapped_column(String(500), unique=True)
+    peer_id: Mapped[int | None] = mapped_column(ForeignKey("peers.id", ondelete="SET NULL"))
+    activity_type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    tries: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+
+
+Index("ix_inbox_pending", InboxActivity.state, InboxActivity.id)

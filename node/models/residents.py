@@ -1,0 +1,104 @@
+"""Residents and what they own on their own node: account, sessions, one-time tokens,
+profile. Nothing in these tables ever leaves the node as it is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16), default="resident")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    language: Mapped[str | None] = mapped_column(String(8))
+    email_verified_at: Mapped[datetime | None]
+    notify_messages: Mapped[bool] = mapped_column(default=True)
+    pseudonym_epoch: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    profile: Mapped[Profile | None] = relationship(
+        back_populates="resident", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class LoginSession(Base):
+    """A browser session; the cookie holds a random token, the row only its hash."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountToken(Base):
+    """Single-use, expiring links (e-mail verification, password reset)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(24))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Profile(Base):
+    """What a resident says about themselves. Only its coarse codes are ever encoded
+    into the shared vector; ``about`` is shown to a contact after mutual consent."""
+
+    __tablename__ = "profiles"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    interests: Mapped[list[str]] = mapped_column(default=list)
+    occupation: Mapped[str | None] = mapped_column(String(4))
+    languages: Mapped[dict[str, str]] = mapped_column(default=dict)
+    learning: Mapped[list[str]] = mapped_column(default=list)
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    children_age_bands: Mapped[list[str]] = mapped_column(default=list)
+    about: Mapped[str] = mapped_column(Text, default="")
+    show_about: Mapped[bool] = mapped_column(default=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    completed: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    resident: Mapped[Resident] = relationship(back_populates="profile")
+
+
+class LoginThrottle(Base):
+    """Failed-login counter per e-mail address, kept even for unknown addresses so that
+    throttling itself does not reveal whether an address is registered."""
+
+    __tablename__ = "login_throttles"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+
+
+Index("ix_account_tokens_purpose_resident", AccountToken.purpose, AccountToken.resident_id)

@@ -1,0 +1,1 @@
+"""Test support: real databases, real node processes on loopback ports."""

@@ -1,0 +1,174 @@
+"""Real nodes for tests: keys on disk, a migrated database, an aiohttp server on a
+loopback port chosen by the kernel, and configs that pin each other as peers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from federation.keys import fingerprint
+from node import migrate
+from node.app import Extension, create_app
+from node.config import Config, config_from_mapping
+from node.db import create_engine
+from node.keys import NodeKeys, ensure_keys, load_keys
+
+from .databases import scratch_database
+
+CITIES = {
+    "oldenburg": {"city": "Oldenburg", "lang": "de", "age": 16, "portal": "MeinZwilling"},
+    "cholet": {"city": "Cholet", "lang": "fr", "age": 15, "portal": "MonJumeau"},
+    "taastrup": {"city": "Taastrup", "lang": "en", "age": 15, "portal": "MyTwin"},
+}
+
+
+def bound_socket() -> socket.socket:
+    """A listening-ready socket on a free loopback port (no race between pick and bind)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def node_document(
+    slug: str,
+    port: int,
+    database_url: str,
+    peers: Iterable[Mapping[str, Any]] = (),
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    city = CITIES[slug]
+    document: dict[str, Any] = {
+        "node": {
+            "slug": slug,
+            "city": city["city"],
+            "base_url": f"http://127.0.0.1:{port}",
+            "default_language": city["lang"],
+            "minimum_age": city["age"],
+            "database_url": database_url,
+        },
+        "listen": {"host": "127.0.0.1", "port": port},
+        "branding": {"portal_name": city["portal"]},
+        "matching": {"k_anonymity": 1},
+        "peers": list(peers),
+    }
+    for section, values in (overrides or {}).items():
+        document[section] = {**document.get(section, {}), **values}
+    return document
+
+
+@dataclass
+class RunningNode:
+    config: Config
+    keys: NodeKeys
+    sock: socket.socket
+    app: web.Application | None = None
+    runner: web.AppRunner | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.config.node.base_url
+
+    async def start(self, extensions: list[Extension] | None = None) -> None:
+        self.app = create_app(self.config, keys=self.keys, extensions=extensions)
+        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2)
+        await self.runner.setup()
+        # A fresh socket object each start, bound to the same port.
+        if self.sock.fileno() == -1:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", self.config.listen.port))
+        await web.SockSite(self.runner, self.sock).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+            self.app = None
+        self.sock.close()
+
+
+async def prepare_node(
+    directory: Path,
+    slug: str,
+    database_url: str,
+    *,
+    sock: socket.socket | None = None,
+    peers: Iterable[Mapping[str, Any]] = (),
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> RunningNode:
+    """Config, keys and migrated database for a node that is not started yet."""
+    sock = sock or bound_socket()
+    port = sock.getsockname()[1]
+    document = node_document(slug, port, database_url, peers, overrides)
+    config = config_from_mapping(document, data_dir=directory / slug, environ={})
+    ensure_keys(config)
+    engine = create_engine(config.database_url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    return RunningNode(config=config, keys=load_keys(config), sock=sock)
+
+
+def peer_entry(node: RunningNode) -> dict[str, Any]:
+    """How another node's config names ``node``: actor URL and pinned fingerprints."""
+    return {
+        "actor_url": node.config.actor_url,
+        "fingerprints": [
+            fingerprint(node.keys.rsa.public_key()),
+            fingerprint(node.keys.ed25519.public_key()),
+        ],
+    }
+
+
+@asynccontextmanager
+async def node_pair(
+    directory: Path,
+    *,
+    start: bool = True,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    extensions: list[Extension] | None = None,
+    configure: Callable[[RunningNode, RunningNode], None] | None = None,
+) -> AsyncIterator[tuple[RunningNode, RunningNode]]:
+    """Oldenburg and Cholet, each pinning the other's keys, both started by default."""
+    async with AsyncExitStack() as stack:
+        urls = [
+            await stack.enter_async_context(scratch_database(directory, name))
+            for name in ("oldenburg", "cholet")
+        ]
+        socks = [bound_socket(), bound_socket()]
+        # Keys first (without peers) so that each config can pin the other's.
+        drafts = [
+            await prepare_node(directory, slug, url, sock=sock, overrides=overrides)
+            for slug, url, sock in zip(("oldenburg", "cholet"), urls, socks, strict=True)
+        ]
+        nodes = []
+        for draft, other in ((drafts[0], drafts[1]), (drafts[1], drafts[0])):
+            document = node_document(
+                draft.config.node.slug,
+                draft.config.listen.port,
+                draft.config.node.database_url,
+                [peer_entry(other)],
+                overrides,
+            )
+            config = config_from_mapping(document, data_dir=draft.config.data_dir, environ={})
+            nodes.append(RunningNode(config=config, keys=draft.keys, sock=draft.sock))
+        oldenburg, cholet = nodes
+        if configure:
+            configure(oldenburg, cholet)
+        if start:
+            await oldenburg.start(extensions)
+            await cholet.start(extensions)
+        try:
+            yield oldenburg, cholet
+        finally:
+            await oldenburg.stop()
+            await cholet.stop()
