@@ -1,0 +1,7 @@
+"""``python -m node.cli``: the same as the ``zwilling`` console script."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
