@@ -3,6 +3,7 @@ loopback port chosen by the kernel, and configs that pin each other as peers."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -76,8 +77,12 @@ class RunningNode:
     def url(self) -> str:
         return self.config.node.base_url
 
-    async def start(self, extensions: list[Extension] | None = None) -> None:
-        self.app = create_app(self.config, keys=self.keys, extensions=extensions)
+    async def start(
+        self, extensions: list[Extension] | None = None, *, run_workers: bool = True
+    ) -> None:
+        self.app = create_app(
+            self.config, keys=self.keys, extensions=extensions, run_workers=run_workers
+        )
         self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2)
         await self.runner.setup()
         # A fresh socket object each start, bound to the same port.
@@ -137,6 +142,7 @@ async def node_pair(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     extensions: list[Extension] | None = None,
     configure: Callable[[RunningNode, RunningNode], None] | None = None,
+    run_workers: bool = True,
 ) -> AsyncIterator[tuple[RunningNode, RunningNode]]:
     """Oldenburg and Cholet, each pinning the other's keys, both started by default."""
     async with AsyncExitStack() as stack:
@@ -165,10 +171,43 @@ async def node_pair(
         if configure:
             configure(oldenburg, cholet)
         if start:
-            await oldenburg.start(extensions)
-            await cholet.start(extensions)
+            await oldenburg.start(extensions, run_workers=run_workers)
+            await cholet.start(extensions, run_workers=run_workers)
         try:
             yield oldenburg, cholet
         finally:
             await oldenburg.stop()
             await cholet.stop()
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def write_config(node: RunningNode, path: Path) -> Path:
+    """The node's config as a TOML file, for the CLI in a subprocess (same data dir)."""
+    config = node.config
+    document = config.model_dump(exclude={"data_dir", "source"}, exclude_none=True)
+    lines: list[str] = []
+    for section, values in document.items():
+        if section == "peers":
+            continue
+        nested = {k: v for k, v in values.items() if isinstance(v, dict)}
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if k not in nested]
+        for name, table in nested.items():
+            lines.append(f"[{section}.{name}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    for peer in document.get("peers", []):
+        lines.append("[[peers]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in peer.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
