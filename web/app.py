@@ -1,9 +1,51 @@
-"""Wires the resident-facing web interface into a node application."""
+"""Wires the resident-facing web interface into a node application.
+
+Middlewares, outermost first: security headers (so that error pages get them
+too), error pages, sessions (and the page language), CSRF. All but the first act
+on page routes only, so the node's federation endpoints are left alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 from aiohttp import web
+
+from node import appkeys
+from node.i18n import load_catalogues
+from node.services.mail import Mailer
+
+from . import keys, pages
+from .csrf import csrf_middleware
+from .errors import error_middleware
+from .rendering import create_environment
+from .routing import remember_page_paths
+from .security import security_headers_middleware
+from .sessions import session_middleware
+
+WEB_DIR = Path(__file__).resolve().parent
+TRANSLATIONS_DIR = WEB_DIR / "translations"
+STATIC_DIR = WEB_DIR / "static"
 
 
 def setup(app: web.Application) -> None:
     """Entry point ``zwilling.extensions``: registers pages, sessions and templates."""
+    app.middlewares.extend(
+        [security_headers_middleware, error_middleware, session_middleware, csrf_middleware]
+    )
+    app.cleanup_ctx.append(_resources)
+    pages.add_routes(app)
+    app.router.add_static("/static", STATIC_DIR, name="static", append_version=False)
+    remember_page_paths(app)
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    """Catalogues, templates and the mailer, made when the app starts (not at import)."""
+    config = app[appkeys.CONFIG]
+    catalogues = load_catalogues(TRANSLATIONS_DIR, default=config.node.default_language)
+    app[appkeys.CATALOGUES] = catalogues
+    app[appkeys.MAILER] = Mailer(config, catalogues)
+    app[keys.TEMPLATES] = create_environment()
+    app[keys.HOUSEKEEPING] = keys.SessionHousekeeping()
+    yield

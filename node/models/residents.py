@@ -102,3 +102,5 @@ class LoginThrottle(Base):
 
 
 Index("ix_account_tokens_purpose_resident", AccountToken.purpose, AccountToken.resident_id)
+# Expired sessions are swept by age; anonymous visitors leave many behind.
+Index("ix_login_sessions_last_seen_at", LoginSession.last_seen_at)

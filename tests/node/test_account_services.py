@@ -1,0 +1,248 @@
+"""The resident services on a real database: accounts, one-time links, sessions,
+the login throttle and profiles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support.nodes import node_document
+
+from node import migrate
+from node.config import Config, config_from_mapping
+from node.db import create_engine, session_factory, transaction
+from node.i18n import load_catalogues
+from node.models import LoginSession, Profile, Resident, utcnow
+from node.services import accounts, login_throttle, profiles, tokens
+from node.services import sessions as session_service
+from node.services.mail import Mailer
+from node.services.profiles import InvalidProfile, ProfileData
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "lantern orchard seventeen"
+PROFILE = ProfileData(interests=("sport.cycling",), languages={"de": "native"}, age_band="40-49")
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    await migrate.upgrade(engine)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return config_from_mapping(
+        node_document("oldenburg", 8401, database_url), data_dir=tmp_path, environ={}
+    )
+
+
+@pytest.fixture
+def mailer(config: Config) -> Mailer:
+    catalogues = load_catalogues(ROOT / "web" / "translations", default="de")
+    return Mailer(config, catalogues)
+
+
+async def _resident(
+    db: async_sessionmaker[AsyncSession],
+    mailer: Mailer,
+    email: str = "anna@example.org",
+    kind: str = "person",
+    language: str = "de",
+) -> Resident:
+    async with transaction(db) as session:
+        await accounts.register(
+            session, mailer, accounts.Registration(email, PASSWORD, "Anna", kind, language)
+        )
+        resident = await accounts.find_by_email(session, email)
+        assert resident is not None
+        resident.email_verified_at = utcnow()
+        return resident
+
+
+async def test_registration_mails_in_the_registrants_language(
+    db: async_sessionmaker[AsyncSession], mailer: Mailer
+) -> None:
+    async with transaction(db) as session:
+        mails = await accounts.register(
+            session,
+            mailer,
+            accounts.Registration("Anne@Example.FR", PASSWORD, "Anne", "person", "fr"),
+        )
+    assert [mail.to for mail in mails] == ["anne@example.fr"]
+    assert "confirmer votre adresse" in mails[0].subject
+    assert "http://127.0.0.1:8401/verify?token=" in mails[0].body
+    async with transaction(db) as session:
+        again = await accounts.register(
+            session,
+            mailer,
+            accounts.Registration("anne@example.fr", "other words here", "X", "club", "de"),
+        )
+        assert await session.scalar(select(func.count()).select_from(Resident)) == 1
+    assert "déjà un compte" in again[0].subject  # her language, not the second visitor's
+
+
+async def test_one_time_links(db: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
+    resident = await _resident(db, mailer)
+    now = utcnow()
+    async with transaction(db) as session:
+        first = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET, now=now)
+        second = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET, now=now)
+    async with transaction(db) as session:
+        # A newer link voids the older one; a link of another purpose does not work.
+        assert await tokens.consume_token(session, first, tokens.PASSWORD_RESET) is None
+        assert await tokens.consume_token(session, second, tokens.VERIFY_EMAIL) is None
+        late = now + tokens.LIFETIMES[tokens.PASSWORD_RESET] + timedelta(seconds=1)
+        assert await tokens.peek_token(session, second, tokens.PASSWORD_RESET, now=late) is None
+        used = await tokens.consume_token(session, second, tokens.PASSWORD_RESET, now=now)
+        assert used is not None and used.id == resident.id
+        assert await tokens.consume_token(session, second, tokens.PASSWORD_RESET) is None
+        assert await tokens.consume_token(session, "", tokens.PASSWORD_RESET) is None
+        assert await tokens.consume_token(session, "x" * 5000, tokens.PASSWORD_RESET) is None
+
+
+async def test_authenticate_and_throttle(
+    db: async_sessionmaker[AsyncSession], mailer: Mailer
+) -> None:
+    await _resident(db, mailer)
+    async with transaction(db) as session:
+        assert (
+            await accounts.authenticate(session, mailer, "ANNA@example.org ", PASSWORD)
+        ).status == "ok"
+    now = utcnow()
+    async with transaction(db) as session:
+        results = [
+            await login_throttle.record_failure(session, "anna@example.org", now=now)
+            for _ in range(login_throttle.FREE_FAILURES + 2)
+        ]
+    assert results[: login_throttle.FREE_FAILURES - 1] == [None] * (
+        login_throttle.FREE_FAILURES - 1
+    )
+    locks = [until - now for until in results[login_throttle.FREE_FAILURES - 1 :] if until]
+    assert locks == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    async with transaction(db) as session:
+        result = await accounts.authenticate(session, mailer, "anna@example.org", PASSWORD)
+        assert result.status == "locked" and result.locked_until is not None
+        # Long locks are capped; failures are forgotten after a day.
+        for _ in range(20):
+            until = await login_throttle.record_failure(session, "anna@example.org", now=now)
+        assert until is not None and until - now == login_throttle.LONGEST_LOCK
+        later = now + login_throttle.MEMORY + timedelta(minutes=1)
+        assert await login_throttle.record_failure(session, "anna@example.org", now=later) is None
+
+
+async def test_unverified_login_sends_a_new_link(
+    db: async_sessionmaker[AsyncSession], mailer: Mailer
+) -> None:
+    async with transaction(db) as session:
+        await accounts.register(
+            session, mailer, accounts.Registration("b@example.org", PASSWORD, "B", "club", "en")
+        )
+    async with transaction(db) as session:
+        result = await accounts.authenticate(session, mailer, "b@example.org", PASSWORD)
+        wrong = await accounts.authenticate(session, mailer, "b@example.org", PASSWORD + "x")
+    assert result.status == "unverified" and "confirm your e-mail" in result.mails[0].subject
+    assert wrong.status == "failed" and not wrong.mails
+
+
+async def test_session_timeouts_and_rotation(
+    db: async_sessionmaker[AsyncSession], mailer: Mailer, config: Config
+) -> None:
+    resident = await _resident(db, mailer)
+    settings = config.sessions
+    start = utcnow()
+    async with transaction(db) as session:
+        anonymous = await session_service.open_session(session, language="fr", now=start)
+    async with transaction(db) as session:
+        row = await session_service.find_session(session, anonymous.token, settings)
+        assert row is not None
+        rotated = await session_service.rotate_session(session, row, resident.id)
+    assert rotated.token != anonymous.token and rotated.row.csrf_token != anonymous.row.csrf_token
+    assert rotated.row.language == "fr" and len(rotated.token) >= 43  # 256 bits
+    assert rotated.row.id == session_service.hash_token(rotated.token)
+    async with transaction(db) as session:
+        assert await session_service.find_session(session, anonymous.token, settings) is None
+        idle = utcnow() + timedelta(minutes=settings.idle_timeout_minutes, seconds=1)
+        assert (
+            await session_service.find_session(session, rotated.token, settings, now=idle) is None
+        )
+    async with transaction(db) as session:
+        assert await session.get(LoginSession, rotated.row.id) is None  # deleted, not kept
+        fresh = await session_service.open_session(session, resident_id=resident.id, now=start)
+        for minute in range(
+            0, settings.absolute_timeout_hours * 60, settings.idle_timeout_minutes - 1
+        ):
+            now = start + timedelta(minutes=minute)
+            assert await session_service.find_session(session, fresh.token, settings, now=now)
+        end = start + timedelta(hours=settings.absolute_timeout_hours)
+        assert await session_service.find_session(session, fresh.token, settings, now=end) is None
+    async with transaction(db) as session:
+        await session_service.open_session(session, now=start - timedelta(days=30))
+        assert await session_service.purge_expired_sessions(session, settings) == 1
+
+
+async def test_profiles_are_checked_and_announced(
+    db: async_sessionmaker[AsyncSession], mailer: Mailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    announced: list[int] = []
+
+    async def record(session: AsyncSession, resident: Resident) -> None:
+        announced.append(resident.id)
+
+    monkeypatch.setattr(profiles, "profile_changed", record)
+    person = await _resident(db, mailer)
+    family = await _resident(db, mailer, "family@example.org", kind="family")
+    async with transaction(db) as session:
+        person = await session.get(Resident, person.id)
+        assert person is not None
+        with pytest.raises(InvalidProfile) as problem:
+            await profiles.save_profile(session, person, ProfileData())
+        assert problem.value.problems == {
+            "interests": "required",
+            "languages": "required",
+            "age_band": "required",
+        }
+        saved = await profiles.save_profile(session, person, PROFILE)
+        assert saved.completed and announced == [person.id]
+        await profiles.set_paused(session, person, False)  # unchanged: nothing announced
+        assert announced == [person.id]
+        await profiles.set_paused(session, person, True)
+        assert announced == [person.id, person.id]
+    async with transaction(db) as session:
+        family = await session.get(Resident, family.id)
+        assert family is not None
+        data = ProfileData(
+            interests=("sport.cycling",), languages={"fr": "B2"}, children_age_bands=("6-11",)
+        )
+        assert profiles.profile_problems("family", data) == {}
+        assert profiles.profile_problems("person", data) == {
+            "age_band": "required",
+            "children_age_bands": "unknown",
+        }
+        await profiles.set_paused(session, family, True)  # no profile yet: an incomplete one
+        stored = await session.get(Profile, family.id)
+        assert stored is not None and stored.paused and not stored.completed
+
+
+async def test_delete_and_export(db: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
+    anna = await _resident(db, mailer)
+    await _resident(db, mailer, "bert@example.org")
+    async with transaction(db) as session:
+        anna = await session.get(Resident, anna.id)
+        assert anna is not None
+        await profiles.save_profile(session, anna, PROFILE)
+        document = await accounts.export_data(session, anna)
+        assert document["account"]["email"] == "anna@example.org"
+        assert "bert" not in str(document) and "$argon2" not in str(document)
+        assert not await accounts.delete_account(session, anna, "wrong")
+        assert await accounts.delete_account(session, anna, PASSWORD)
+    async with transaction(db) as session:
+        assert list(await session.scalars(select(Resident.email))) == ["bert@example.org"]
+        assert await session.scalar(select(func.count()).select_from(Profile)) == 0

@@ -1,0 +1,168 @@
+"""The profile form, shared by the first-time wizard (one step at a time) and the edit
+page (everything at once).
+
+Spoken languages are entered as a few rows of "language + level", languages being
+learned as a few rows of "language": that works without JavaScript and keeps the
+form short on a phone. The rules themselves (known codes, limits, the age field
+that fits the kind of participant) are the node's (``profile_problems``); this
+module reads the fields and words the problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from matching.wire import MAX_INTERESTS
+from node.i18n import Translator
+from node.services import profiles
+from node.services.profiles import ProfileData
+
+from .base import Form, FormData, checked, echo, has_control_characters, text, texts
+
+SPOKEN_ROWS = 5
+LEARNING_ROWS = 3
+
+# The wizard's steps and the fields each one asks for.
+STEPS: tuple[str, ...] = ("interests", "languages", "about")
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "interests": ("interests",),
+    "languages": ("languages", "learning"),
+    "about": ("age_band", "children_age_bands", "occupation", "about", "show_about", "paused"),
+}
+ALL_FIELDS: tuple[str, ...] = tuple(name for step in STEPS for name in STEP_FIELDS[step])
+
+
+def step_of(field: str) -> str:
+    return next(step for step in STEPS if field in STEP_FIELDS[step])
+
+
+def values_from(data: ProfileData) -> dict[str, Any]:
+    """Form values for stored (or empty) profile data."""
+    spoken = list(data.languages.items())[:SPOKEN_ROWS]
+    learning = list(data.learning)[:LEARNING_ROWS]
+    return {
+        "interests": list(data.interests),
+        "occupation": data.occupation or "",
+        "spoken": spoken + [("", "")] * (SPOKEN_ROWS - len(spoken)),
+        "learning": learning + [""] * (LEARNING_ROWS - len(learning)),
+        "age_band": data.age_band or "",
+        "children_age_bands": list(data.children_age_bands),
+        "about": data.about,
+        "show_about": data.show_about,
+        "paused": data.paused,
+    }
+
+
+class ProfileForm(Form):
+    fields = ALL_FIELDS
+
+    def __init__(self, translator: Translator, kind: str) -> None:
+        super().__init__(translator, values_from(ProfileData()))
+        self.kind = kind
+        self.data = ProfileData()
+
+    def parse(self, data: FormData) -> ProfileForm:
+        """Read every profile field of a submitted form (present or carried along)."""
+        _ = self.t.gettext
+        interests = [v for v in texts(data, "interests", limit=300) if len(v) <= 64]
+        occupation = text(data, "occupation")[:8]
+        spoken_rows: list[tuple[str, str]] = []
+        for row in range(1, SPOKEN_ROWS + 1):
+            code = text(data, f"spoken-{row}-language")[:8]
+            level = text(data, f"spoken-{row}-level")[:8]
+            spoken_rows.append((code, level))
+        learning_rows = [text(data, f"learning-{row}")[:8] for row in range(1, LEARNING_ROWS + 1)]
+        about = text(data, "about").replace("\r\n", "\n")
+        # Fields the page does not offer for this kind of participant are ignored.
+        age_band = text(data, "age_band")[:32] if profiles.age_bands_for(self.kind) else ""
+        children = (
+            [v for v in texts(data, "children_age_bands", limit=10) if len(v) <= 16]
+            if self.kind == "family"
+            else []
+        )
+        self.values = {
+            "interests": interests,
+            "occupation": occupation,
+            "spoken": spoken_rows,
+            "learning": learning_rows,
+            "age_band": age_band,
+            "children_age_bands": children,
+            "about": echo(about),
+            "show_about": checked(data, "show_about"),
+            "paused": checked(data, "paused"),
+        }
+        languages: dict[str, str] = {}
+        for code, level in spoken_rows:
+            if not code and not level:
+                continue
+            if not code:
+                self.error("languages", _("Choose the language for each level you gave."))
+            elif not level:
+                self.error("languages", _("Choose how well you speak each language."))
+            elif code in languages:
+                self.error("languages", _("List each language only once."))
+            else:
+                languages[code] = level
+        learning: list[str] = []
+        for code in learning_rows:
+            if code and code in learning:
+                self.error("learning", _("List each language only once."))
+            elif code:
+                learning.append(code)
+        if has_control_characters(about, allow_newlines=True):
+            self.error("about", _("The text contains characters that cannot be used."))
+        self.data = ProfileData(
+            interests=tuple(interests),
+            occupation=occupation or None,
+            languages=languages,
+            learning=tuple(learning),
+            age_band=age_band or None,
+            children_age_bands=tuple(children),
+            about=about,
+            show_about=bool(self.values["show_about"]),
+            paused=bool(self.values["paused"]),
+        )
+        return self
+
+    def check(self, only: Iterable[str] | None = None) -> ProfileForm:
+        """Apply the node's profile rules, keeping messages for the ``only`` fields."""
+        wanted = set(ALL_FIELDS if only is None else only)
+        for name, code in profiles.profile_problems(self.kind, self.data).items():
+            if name in wanted:
+                self.error(name, self._message(name, code))
+        for name in list(self.errors):
+            if name not in wanted:
+                del self.errors[name]
+        return self
+
+    def first_step_in_error(self) -> str | None:
+        for step in STEPS:
+            if any(name in self.errors for name in STEP_FIELDS[step]):
+                return step
+        return None
+
+    def _message(self, name: str, code: str) -> str:
+        _ = self.t.gettext
+        if name == "interests":
+            if code == profiles.REQUIRED:
+                return _("Choose at least one interest.")
+            if code == profiles.TOO_MANY:
+                return _("Choose at most %(max)s interests.") % {"max": MAX_INTERESTS}
+        if name == "languages":
+            if code == profiles.REQUIRED:
+                return _("Give at least one language you speak.")
+            if code == profiles.TOO_MANY:
+                return _("Give at most %(max)s languages.") % {"max": profiles.MAX_SPOKEN}
+        if name == "learning" and code == profiles.NATIVE_LEARNING:
+            return _("You gave this language as your native language.")
+        if name == "age_band" and code == profiles.REQUIRED:
+            if self.kind == "school_class":
+                return _("Choose the grades of your class.")
+            return _("Choose your age group.")
+        if name == "about" and code == profiles.TOO_LONG:
+            return _("Use at most %(max)s characters (you used %(used)s).") % {
+                "max": profiles.MAX_ABOUT_LENGTH,
+                "used": len(self.data.about),
+            }
+        return _("Choose from the list.")

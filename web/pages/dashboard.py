@@ -1,0 +1,31 @@
+"""The resident's start page: where the twin search stands, said honestly."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import appkeys
+from node.db import transaction
+from node.services import accounts
+from node.services.dashboard import dashboard_state
+
+from ..access import require_resident
+from ..rendering import render
+from ..routing import page
+
+
+@page
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        attached = await accounts.get_resident(session, resident.id)
+        if attached is None:
+            raise web.HTTPSeeOther("/login")
+        state = await dashboard_state(session, attached)
+    return await render(
+        request, "dashboard/index.html", {"state": state, "welcome": "welcome" in request.query}
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/dashboard", dashboard, name="dashboard")

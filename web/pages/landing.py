@@ -1,0 +1,60 @@
+"""The start page, the city's colours and the language switcher."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import appkeys
+from node.db import transaction
+from node.services import accounts
+from node.services import sessions as session_service
+
+from ..forms.settings import LanguageForm
+from ..keys import PAGE
+from ..rendering import redirect, render
+from ..routing import page
+
+
+@page
+async def landing(request: web.Request) -> web.Response:
+    t = request[PAGE].translator
+    notice = None
+    if "logged_out" in request.query:
+        notice = t.gettext("You are logged out. See you soon!")
+    return await render(request, "landing/index.html", {"notice": notice})
+
+
+async def theme(request: web.Request) -> web.Response:
+    """The city's colours as CSS custom properties: a stylesheet, not inline style,
+    so that the Content-Security-Policy can forbid inline styles and scripts."""
+    branding = request.app[appkeys.CONFIG].branding
+    css = f":root {{ --primary: {branding.primary_colour}; --accent: {branding.accent_colour}; }}\n"
+    return web.Response(
+        text=css,
+        content_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@page
+async def change_language(request: web.Request) -> web.Response:
+    """Remember the chosen language in the session, and on the account if logged in."""
+    state = request[PAGE]
+    form = LanguageForm(state.translator).parse(await request.post())
+    if not form.valid:
+        raise web.HTTPBadRequest()
+    language = form.values["language"]
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        if state.login_session is not None:
+            await session_service.set_session_language(session, state.login_session, language)
+        if state.resident is not None:
+            resident = await accounts.get_resident(session, state.resident.id)
+            if resident is not None:
+                await accounts.set_language(session, resident, language)
+    return redirect(form.values["next"] or "/")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", landing, name="landing")
+    app.router.add_get("/theme.css", theme, name="theme")
+    app.router.add_post("/language", change_language, name="language")

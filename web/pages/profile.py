@@ -1,0 +1,263 @@
+"""The profile: a wizard the first time, one edit page afterwards.
+
+The wizard keeps the answers of earlier steps in hidden fields and stores nothing
+before the last step, so an abandoned wizard leaves no half profile behind. Both
+pages save through ``node.services.profiles.save_profile``, the one place where a
+profile changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from matching.languages import load_languages
+from matching.occupations import load_occupations
+from matching.profile import CEFR_LEVELS, CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS
+from matching.taxonomy import load_taxonomy
+from matching.wire import MAX_INTERESTS
+from node import appkeys
+from node.db import transaction
+from node.i18n import N_, Translator
+from node.models import Resident
+from node.services import accounts, profiles
+
+from ..access import require_resident
+from ..forms.base import text
+from ..forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
+from ..keys import PAGE
+from ..rendering import redirect, render
+from ..routing import page
+
+LEVEL_LABELS = {
+    "A1": N_("A1 – beginner"),
+    "A2": N_("A2 – elementary"),
+    "B1": N_("B1 – intermediate"),
+    "B2": N_("B2 – upper intermediate"),
+    "C1": N_("C1 – advanced"),
+    "C2": N_("C2 – proficient"),
+    "native": N_("native language"),
+}
+STEP_TITLES = {
+    "interests": N_("Interests"),
+    "languages": N_("Languages"),
+    "about": N_("About you"),
+}
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
+def choices(t: Translator, kind: str) -> dict[str, Any]:
+    """Everything the profile form offers, labelled in the visitor's language."""
+    lang = t.language
+    taxonomy = load_taxonomy()
+    languages = load_languages()
+    occupations = load_occupations()
+    _ = t.gettext
+    if kind == "person":
+        age_bands = [
+            (band, _("%(band)s years") % {"band": band.replace("-", "–")})
+            for band in PERSON_AGE_BANDS
+        ]
+    elif kind == "school_class":
+        age_bands = [
+            (
+                band,
+                _("grades %(range)s") % {"range": band.removeprefix("grades-").replace("-", "–")},
+            )
+            for band in GRADE_BANDS
+        ]
+    else:
+        age_bands = []
+    return {
+        "categories": [
+            (
+                category,
+                _capitalised(taxonomy.label(category, lang)),
+                sorted(
+                    (
+                        (code, _capitalised(taxonomy.label(code, lang)))
+                        for code in taxonomy.children(category)
+                    ),
+                    key=lambda item: item[1].casefold(),
+                ),
+            )
+            for category in sorted(
+                taxonomy.categories, key=lambda code: taxonomy.label(code, lang).casefold()
+            )
+        ],
+        "languages": sorted(
+            ((code, _capitalised(languages.label(code, lang))) for code in languages.codes),
+            key=lambda item: item[1].casefold(),
+        ),
+        "levels": [(level, _(LEVEL_LABELS[level])) for level in CEFR_LEVELS],
+        "occupations": [
+            (
+                _capitalised(occupations.label(major, lang)),
+                [
+                    (code, _capitalised(occupations.label(code, lang)))
+                    for code in occupations.sub_major_groups(major)
+                ],
+            )
+            for major in occupations.major_groups
+            if occupations.sub_major_groups(major)
+        ],
+        "age_bands": age_bands,
+        "children_age_bands": [
+            (band, _("%(band)s years") % {"band": band.replace("-", "–")})
+            for band in CHILD_AGE_BANDS
+        ],
+    }
+
+
+def carried(form: ProfileForm, step: str) -> list[tuple[str, str]]:
+    """Hidden fields that carry the answers of the other steps along."""
+    values = form.values
+    shown = set(STEP_FIELDS[step])
+    pairs: list[tuple[str, str]] = []
+    if "interests" not in shown:
+        pairs += [("interests", code) for code in values["interests"]]
+    if "languages" not in shown:
+        for row, (code, level) in enumerate(values["spoken"], start=1):
+            pairs += [(f"spoken-{row}-language", code), (f"spoken-{row}-level", level)]
+    if "learning" not in shown:
+        pairs += [(f"learning-{row}", code) for row, code in enumerate(values["learning"], 1)]
+    if "about" not in shown:
+        pairs += [
+            ("occupation", values["occupation"]),
+            ("age_band", values["age_band"]),
+            ("about", values["about"]),
+        ]
+        pairs += [("children_age_bands", band) for band in values["children_age_bands"]]
+        pairs += [(name, "1") for name in ("show_about", "paused") if values[name]]
+    return pairs
+
+
+def _context(t: Translator, resident: Resident, form: ProfileForm) -> dict[str, Any]:
+    _ = t.gettext
+    age_band_label = (
+        _("Grades of your class") if resident.kind == "school_class" else _("Your age group")
+    )
+    return {
+        "form": form,
+        "kind": resident.kind,
+        "choices": choices(t, resident.kind),
+        "age_band_label": age_band_label,
+        "about_max": profiles.MAX_ABOUT_LENGTH,
+        "interests_hint": _(
+            "Choose up to %(max)s. Shared interests count most when the twin is chosen."
+        )
+        % {"max": MAX_INTERESTS},
+        "languages_hint": _(
+            "At least one. Contact works best in a language you both speak well, or as a "
+            "tandem where each teaches the other their language."
+        ),
+        "learning_hint": _("Optional: languages you would like to practise."),
+        "children_hint": _("Optional: helps to find families with children of a similar age."),
+        "occupation_hint": _("Only the broad field is compared, never your exact job."),
+        "about_hint": _(
+            "Up to %(max)s characters. Never sent to the partner city's matching; shown only "
+            "to people you are in contact with, and only if you tick the box below."
+        )
+        % {"max": profiles.MAX_ABOUT_LENGTH},
+    }
+
+
+async def _load(request: web.Request) -> tuple[Resident, profiles.ProfileData, bool]:
+    resident = require_resident(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        stored = await profiles.get_profile(session, resident)
+    completed = bool(stored and stored.completed)
+    return resident, profiles.profile_data(stored), completed
+
+
+async def _wizard_page(
+    request: web.Request, resident: Resident, form: ProfileForm, step: str, status: int = 200
+) -> web.Response:
+    t = request[PAGE].translator
+    context = _context(t, resident, form)
+    context.update(
+        step=step,
+        step_number=STEPS.index(step) + 1,
+        step_count=len(STEPS),
+        step_title=t.gettext(STEP_TITLES[step]),
+        carried=carried(form, step),
+    )
+    return await render(request, "profile/wizard.html", context, status=status)
+
+
+@page
+async def wizard_form(request: web.Request) -> web.StreamResponse:
+    resident, data, completed = await _load(request)
+    if completed:
+        return redirect("/profile")
+    form = ProfileForm(request[PAGE].translator, resident.kind)
+    form.values = values_from(data)
+    return await _wizard_page(request, resident, form, STEPS[0])
+
+
+@page
+async def wizard(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    post = await request.post()
+    form = ProfileForm(request[PAGE].translator, resident.kind).parse(post)
+    step = text(post, "step")
+    step = step if step in STEPS else STEPS[0]
+    action = text(post, "action")
+    index = STEPS.index(step)
+    if action == "back":
+        return await _wizard_page(request, resident, form, STEPS[max(index - 1, 0)])
+    if action != "finish" or index < len(STEPS) - 1:
+        form.check(only=STEP_FIELDS[step])
+        if not form.valid:
+            return await _wizard_page(request, resident, form, step, status=400)
+        if index < len(STEPS) - 1:
+            return await _wizard_page(request, resident, form, STEPS[index + 1])
+    form.check()
+    if not form.valid:
+        failing = form.first_step_in_error() or step
+        return await _wizard_page(request, resident, form, failing, status=400)
+    await _save(request, resident, form)
+    return redirect("/dashboard?welcome=1")
+
+
+async def _save(request: web.Request, resident: Resident, form: ProfileForm) -> None:
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        attached = await accounts.get_resident(session, resident.id)
+        if attached is None:
+            raise web.HTTPSeeOther("/login")
+        await profiles.save_profile(session, attached, form.data)
+
+
+@page
+async def edit_form(request: web.Request) -> web.StreamResponse:
+    resident, data, completed = await _load(request)
+    if not completed:
+        return redirect("/profile/wizard")
+    form = ProfileForm(request[PAGE].translator, resident.kind)
+    form.values = values_from(data)
+    saved = "saved" in request.query
+    context = _context(request[PAGE].translator, resident, form) | {"saved": saved}
+    return await render(request, "profile/edit.html", context)
+
+
+@page
+async def edit(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    t = request[PAGE].translator
+    form = ProfileForm(t, resident.kind).parse(await request.post()).check()
+    if not form.valid:
+        context = _context(t, resident, form) | {"saved": False}
+        return await render(request, "profile/edit.html", context, status=400)
+    await _save(request, resident, form)
+    return redirect("/profile?saved=1")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/profile/wizard", wizard_form, name="profile_wizard")
+    app.router.add_post("/profile/wizard", wizard)
+    app.router.add_get("/profile", edit_form, name="profile")
+    app.router.add_post("/profile", edit)

@@ -1,0 +1,141 @@
+"""Settings: language, pause, notifications, data export and account deletion."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node import appkeys
+from node.db import transaction
+from node.models import Resident, utcnow
+from node.services import accounts, profiles, vector_publication
+from node.services import sessions as session_service
+
+from ..access import require_resident
+from ..forms.settings import DeleteAccountForm, PreferencesForm
+from ..i18n import NATIVE_NAMES
+from ..keys import PAGE
+from ..rendering import redirect, render
+from ..routing import page
+
+
+async def _settings_page(
+    request: web.Request,
+    *,
+    preferences: PreferencesForm | None = None,
+    delete: DeleteAccountForm | None = None,
+    status: int = 200,
+) -> web.Response:
+    state = request[PAGE]
+    resident = require_resident(request)
+    if preferences is None:
+        async with transaction(request.app[appkeys.SESSIONS]) as session:
+            profile = await profiles.get_profile(session, resident)
+        preferences = PreferencesForm(
+            state.translator,
+            {
+                "language": resident.language or state.language,
+                "notify_messages": resident.notify_messages,
+                "paused": bool(profile and profile.paused),
+            },
+        )
+    context: dict[str, Any] = {
+        "preferences": preferences,
+        "delete": delete or DeleteAccountForm(state.translator),
+        "languages": list(NATIVE_NAMES.items()),
+        "saved": "saved" in request.query,
+        "pseudonym_reset": "pseudonym" in request.query,
+    }
+    return await render(request, "settings/index.html", context, status=status)
+
+
+@page
+async def settings(request: web.Request) -> web.StreamResponse:
+    require_resident(request)
+    return await _settings_page(request)
+
+
+@page
+async def save_preferences(request: web.Request) -> web.StreamResponse:
+    state = request[PAGE]
+    resident = require_resident(request)
+    form = PreferencesForm(state.translator).parse(await request.post())
+    if not form.valid:
+        return await _settings_page(request, preferences=form, status=400)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        attached = await _attached(session, resident)
+        await accounts.set_language(session, attached, form.values["language"])
+        await accounts.set_notifications(session, attached, form.values["notify_messages"])
+        await profiles.set_paused(session, attached, form.values["paused"])
+        if state.login_session is not None:
+            await session_service.set_session_language(
+                session, state.login_session, form.values["language"]
+            )
+    return redirect("/settings?saved=1")
+
+
+@page
+async def reset_pseudonym(request: web.Request) -> web.StreamResponse:
+    """A fresh anonymous name towards every partner city; the old one is withdrawn."""
+    resident = require_resident(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        await vector_publication.reset_pseudonym(session, await _attached(session, resident))
+    return redirect("/settings?pseudonym=reset")
+
+
+@page
+async def export(request: web.Request) -> web.StreamResponse:
+    """All of the resident's data as a JSON download (reading only: a GET is fine)."""
+    resident = require_resident(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        document = await accounts.export_data(session, await _attached(session, resident))
+    config = request.app[appkeys.CONFIG]
+    document["portal"] = {
+        "name": config.branding.portal_name,
+        "city": config.node.city,
+        "url": config.node.base_url,
+    }
+    name = f"{config.branding.portal_name.lower()}-{utcnow():%Y%m%d}.json"
+    return web.Response(
+        text=json.dumps(document, ensure_ascii=False, indent=2),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@page
+async def delete_account(request: web.Request) -> web.StreamResponse:
+    state = request[PAGE]
+    resident = require_resident(request)
+    form = DeleteAccountForm(state.translator).parse(await request.post())
+    if not form.valid:
+        return await _settings_page(request, delete=form, status=400)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        deleted = await accounts.delete_account(
+            session, await _attached(session, resident), form.password
+        )
+    if not deleted:
+        form.wrong_password()
+        return await _settings_page(request, delete=form, status=400)
+    state.login_session = None
+    state.resident = None
+    state.drop_cookie = True
+    return await render(request, "settings/deleted.html")
+
+
+async def _attached(session: AsyncSession, resident: Resident) -> Resident:
+    attached = await accounts.get_resident(session, resident.id)
+    if attached is None:
+        raise web.HTTPSeeOther("/login")
+    return attached
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/settings", settings, name="settings")
+    app.router.add_post("/settings/preferences", save_preferences)
+    app.router.add_post("/settings/pseudonym", reset_pseudonym)
+    app.router.add_get("/settings/export", export, name="settings_export")
+    app.router.add_post("/settings/delete", delete_account)
