@@ -114,6 +114,34 @@ class FederationSection(_Section):
     read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     delivery_max_age_hours: int = Field(default=96, ge=72, le=24 * 30)
     key_grace_days: int = Field(default=7, ge=0, le=90)
+    # Retry schedule for deliveries (and for re-applying stored inbox activities):
+    # the first retry after about retry_base_seconds, doubling up to retry_max_seconds.
+    retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
+    # How often idle workers look for due rows.
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    # How long a worker owns a claimed outbox row; must outlast one attempt.
+    delivery_lease_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> FederationSection:
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise ValueError("retry_max_seconds must not be below retry_base_seconds")
+        if self.delivery_lease_seconds is not None and (
+            self.delivery_lease_seconds <= self.connect_timeout_seconds + self.read_timeout_seconds
+        ):
+            raise ValueError(
+                "delivery_lease_seconds must exceed connect_timeout_seconds + "
+                "read_timeout_seconds, or a slow attempt could be sent twice"
+            )
+        return self
+
+    @property
+    def lease_seconds(self) -> float:
+        """The configured lease, or one attempt's worst case plus a margin."""
+        if self.delivery_lease_seconds is not None:
+            return self.delivery_lease_seconds
+        return self.connect_timeout_seconds + self.read_timeout_seconds + 30.0
 
 
 class MailSection(_Section):

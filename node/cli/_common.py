@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..config import Config, load_config
+from ..db import create_engine, session_factory
 
 
 class CommandError(Exception):
@@ -32,3 +37,13 @@ def add_command(
         description=description or summary,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+@asynccontextmanager
+async def database(config: Config) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the node's database for one command; the engine is closed after."""
+    engine = create_engine(config.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()

@@ -1,18 +1,20 @@
-"""Set-up and inspection commands: init, db upgrade, keys show, check."""
+"""Set-up and inspection commands: init, db upgrade, check (``keys show`` is in _keys)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from federation.keys import fingerprint
 from sqlalchemy import func, select
+
+from federation.keys import fingerprint
 
 from .. import migrate
 from ..config import Config
 from ..db import create_engine, ping
 from ..keys import KeyFileError, ensure_keys, keys_dir, load_keys
-from ..models import Peer
+from ..models import Peer, PeerKey, utcnow
+from ..repositories.peers import usable
 from ._common import CommandError, add_command, config_from
 
 
@@ -37,18 +39,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Brings the database schema up to date (SQLite or PostgreSQL). Back up first.",
     )
     upgrade.set_defaults(handler=cmd_db_upgrade)
-
-    keys = add_command(commands, "keys", "the node's own keys")
-    key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    show = add_command(
-        key_commands,
-        "show",
-        "print the key fingerprints to compare with the partner city's admins",
-        "Prints this node's key ids and SHA256 fingerprints. Read them to the partner\n"
-        "city's admins over a channel you trust (phone, signed mail); they pin them\n"
-        "with 'zwilling peer add'.",
-    )
-    show.set_defaults(handler=cmd_keys_show)
 
     check = add_command(
         commands,
@@ -115,10 +105,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         lines.append((True, f"  Ed25519 {keys.ed25519_fingerprint}"))
     except KeyFileError as exc:
         lines.append((False, f"keys: {exc}"))
-    lines.extend(asyncio.run(_check_database(config)))
+    database_lines, db_pinned = asyncio.run(_check_database(config))
+    lines.extend(database_lines)
     for peer in config.peers:
-        pinned = ", ".join(peer.fingerprints) or "no fingerprint pinned yet (zwilling peer add)"
-        lines.append((bool(peer.fingerprints), f"peer (config): {peer.actor_url}: {pinned}"))
+        extra = db_pinned.pop(peer.actor_url, [])
+        pinned = ", ".join([*peer.fingerprints, *(f"{fp} (database)" for fp in extra)])
+        pinned = pinned or "no fingerprint pinned yet (zwilling peer add)"
+        trusted = bool(peer.fingerprints or extra)
+        lines.append((trusted, f"peer (config): {peer.actor_url}: {pinned}"))
+    for actor_url, fingerprints in db_pinned.items():
+        pinned = ", ".join(fingerprints) or "no usable key pinned (zwilling peer add)"
+        lines.append((bool(fingerprints), f"peer (database): {actor_url}: {pinned}"))
     if not config.peers:
         lines.append((True, "peers: none configured in the file"))
     for ok, line in lines:
@@ -126,23 +123,42 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(ok for ok, _ in lines) else 1
 
 
-async def _check_database(config: Config) -> list[tuple[bool, str]]:
+async def _check_database(
+    config: Config,
+) -> tuple[list[tuple[bool, str]], dict[str, list[str]]]:
+    """Database lines, and per peer the fingerprints pinned in the database beyond the
+    config's (``peer add``, rotations): they make a config peer trusted too."""
     engine = create_engine(config.database_url)
     try:
         await ping(engine)
     except Exception as exc:
         await engine.dispose()
-        return [(False, f"database: unreachable: {exc}")]
+        return [(False, f"database: unreachable: {exc}")], {}
     try:
         current = await migrate.current_revision(engine)
         head = migrate.head_revision()
         result = [(current == head, f"database: reachable, at {current}, latest is {head}")]
+        pinned: dict[str, list[str]] = {}
         if current == head:
             async with engine.connect() as connection:
                 peers = (await connection.execute(select(func.count()).select_from(Peer))).scalar()
+                rows = await connection.execute(
+                    select(Peer.actor_url, PeerKey.fingerprint)
+                    .outerjoin(
+                        PeerKey,
+                        (PeerKey.peer_id == Peer.id)
+                        & (PeerKey.pinned_by != "config")
+                        & usable(utcnow()),
+                    )
+                    .order_by(Peer.id, PeerKey.id)
+                )
+                for actor_url, fingerprint_ in rows.all():
+                    pinned.setdefault(actor_url, [])
+                    if fingerprint_:
+                        pinned[actor_url].append(fingerprint_)
             result.append((True, f"peers in database: {peers}"))
         else:
             result.append((False, "database: run 'zwilling db upgrade'"))
-        return result
+        return result, pinned
     finally:
         await engine.dispose()

@@ -28,6 +28,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--host", help="listen address (default: [listen] host)")
     run.add_argument("--port", type=int, help="listen port (default: [listen] port)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    run.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="serve HTTP only; run the workers separately with 'zwilling worker'",
+    )
     run.set_defaults(handler=cmd_run)
 
 
@@ -54,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         keys = load_keys(config)
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
-    app = create_app(config, keys=keys)
+    app = create_app(config, keys=keys, run_workers=not args.no_workers)
     host = args.host or config.listen.host
     port = args.port or config.listen.port
     name = f"{config.branding.portal_name} ({config.node.city})"

@@ -1,12 +1,21 @@
 """The node's side of federation: peers with their pinned keys and health, the durable
-outbox (transactional: written with the change that caused it) and the inbox log."""
+outbox (transactional: written with the change that caused it) and the inbox log.
+
+Row states. Outbox: ``pending`` (due at ``next_try_at``), ``sending`` (claimed by a
+worker until ``lease_until``; a crashed worker's rows become claimable again when
+the lease runs out), ``delivered``, ``failed`` (refused with a 4xx, or retried for
+longer than ``delivery_max_age_hours``; kept for admins). Inbox: ``pending``
+(stored, not yet applied; retried at ``next_try_at``), ``applied``, ``failed``.
+Peer: ``unknown`` (actor not fetched yet), ``untrusted`` (no pinned key matches what
+it publishes), ``reachable``, ``failing`` (since ``failing_since``; deliveries
+resume at ``next_attempt_at``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -22,6 +31,9 @@ class Peer(Base):
     origin: Mapped[str] = mapped_column(String(300), index=True)
     source: Mapped[str] = mapped_column(String(16), default="config")
     state: Mapped[str] = mapped_column(String(16), default="unknown")
+    config_fingerprints: Mapped[list[str]] = mapped_column(default=list)
+    actor_fetched_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
     failing_since: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
@@ -35,16 +47,24 @@ class Peer(Base):
 
 
 class PeerKey(Base):
-    """A peer key this node trusts: pinned by fingerprint, possibly retiring."""
+    """A peer key this node trusts: pinned by fingerprint, possibly retiring.
+
+    ``key_id`` is not unique: a rotated key is usually published under the same id
+    as its predecessor, and both are accepted until the old one ``retires_at``.
+    ``pinned_by`` says how it became trusted: ``config`` (fingerprint in the file),
+    ``admin`` (``zwilling peer add``) or ``rotation`` (an actor ``Update`` signed by a
+    key pinned before)."""
 
     __tablename__ = "peer_keys"
+    __table_args__ = (UniqueConstraint("peer_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
-    key_id: Mapped[str] = mapped_column(String(500), unique=True)
+    key_id: Mapped[str] = mapped_column(String(500), index=True)
     algorithm: Mapped[str] = mapped_column(String(16))
     public_key_pem: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(80))
+    pinned_by: Mapped[str] = mapped_column(String(16), default="config")
     pinned_at: Mapped[datetime] = mapped_column(default=utcnow)
     retires_at: Mapped[datetime | None]
 
@@ -64,6 +84,9 @@ class OutboxActivity(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     tries: Mapped[int] = mapped_column(default=0)
     next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sign_with: Mapped[str | None] = mapped_column(String(80))
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -84,10 +107,13 @@ class InboxActivity(Base):
     activity_id: Mapped[str] = mapped_column(String(500), unique=True)
     peer_id: Mapped[int | None] = mapped_column(ForeignKey("peers.id", ondelete="SET NULL"))
     activity_type: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(500))
+    key_fingerprint: Mapped[str | None] = mapped_column(String(80))
     payload: Mapped[dict[str, Any]]
     state: Mapped[str] = mapped_column(String(16), default="pending")
     tries: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]

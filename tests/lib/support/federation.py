@@ -41,12 +41,12 @@ PROBE = "Probe"
 
 
 async def wait_for(
-    condition: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
+    condition: Callable[[], Awaitable[bool]], within: float = 15.0, what: str = "condition"
 ) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not await condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
 
 
@@ -137,6 +137,12 @@ async def inbox_rows(node: RunningNode) -> list[InboxActivity]:
         return list((await session.scalars(select(InboxActivity).order_by(InboxActivity.id))).all())
 
 
+async def probe_ids(node: RunningNode) -> list[str]:
+    """Ids of the probes in ``node``'s inbox, in arrival order (other features' activities,
+    such as vector updates, are left out)."""
+    return [row.activity_id for row in await inbox_rows(node) if row.object_type == PROBE]
+
+
 async def outbox_rows(node: RunningNode) -> list[OutboxActivity]:
     assert node.app is not None
     async with node.app[appkeys.SESSIONS]() as session:
@@ -155,8 +161,8 @@ async def peer_row(node: RunningNode, actor_url: str) -> Peer:
 
 async def trusting(node: RunningNode, other: RunningNode) -> bool:
     """Whether ``node`` has fetched ``other``'s actor and pinned a key of it."""
-    from node.repositories import peers as repo
     from node.models import utcnow
+    from node.repositories import peers as repo
 
     assert node.app is not None
     async with node.app[appkeys.SESSIONS]() as session:
@@ -172,11 +178,14 @@ Responder = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]
 
 
 class ScriptedPeer:
-    """A stand-in peer inbox on a loopback port that records every request it gets and
-    answers from a script (default 202)."""
+    """A stand-in peer inbox on a loopback port that records every POST it gets and
+    answers from a script (default 202); GETs are recorded in ``fetches`` and get 404."""
 
     def __init__(self, responses: Iterable[Any] = ()) -> None:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.times: list[float] = []
+        self.answers: list[int] = []
+        self.fetches: list[str] = []
         self.script: list[Any] = list(responses)
         self.sock = bound_socket()
         self.runner: web.AppRunner | None = None
@@ -194,14 +203,26 @@ class ScriptedPeer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        if request.method != "POST":
+            # Other features of the node fetch from peers (vector pages); not scripted.
+            self.fetches.append(request.path_qs)
+            return web.Response(status=404)
+        self.times.append(time.monotonic())
         self.requests.append((request.method, request.path_qs, dict(request.headers), body))
         answer = self.script.pop(0) if self.script else 202
         if callable(answer):
-            return await answer(request, body)
-        if isinstance(answer, tuple):
-            status, headers = answer
-            return web.Response(status=status, headers=headers)
-        return web.Response(status=answer)
+            response = await answer(request, body)
+        elif isinstance(answer, tuple):
+            response = web.Response(status=answer[0], headers=answer[1])
+        else:
+            response = web.Response(status=answer)
+        self.answers.append(response.status)
+        return response
+
+    def acknowledged(self) -> list[str]:
+        """Activity ids in the order they were answered with a 2xx."""
+        ids = self.activity_ids()
+        return [i for i, status in zip(ids, self.answers, strict=False) if 200 <= status < 300]
 
     async def __aenter__(self) -> ScriptedPeer:
         app = web.Application()
@@ -215,3 +236,46 @@ class ScriptedPeer:
         if self.runner is not None:
             await self.runner.cleanup()
         self.sock.close()
+
+
+async def queue(
+    node: RunningNode, to: RunningNode | str, activities: Iterable[dict[str, Any]]
+) -> None:
+    """Queue ``activities`` in ``node``'s outbox for the peer ``to``, in one transaction."""
+    from node.db import transaction
+    from node.services.outbox import enqueue
+    from node.workers.delivery import wake
+
+    assert node.app is not None
+    actor_url = to if isinstance(to, str) else to.config.actor_url
+    async with transaction(node.app[appkeys.SESSIONS]) as session:
+        peer = await session.scalar(select(Peer).where(Peer.actor_url == actor_url))
+        assert peer is not None, actor_url
+        for activity in activities:
+            await enqueue(session, peer=peer, activity=activity)
+    wake(node.app)
+
+
+async def fake_peer(node: RunningNode, peer: ScriptedPeer, *, trusted: bool = True) -> str:
+    """Register a scripted peer in ``node``'s database as if its actor had been fetched
+    (and, when ``trusted``, a key of it pinned); returns its actor URL."""
+    from federation.actors import ActorKey
+    from federation.keys import fingerprint, public_key_pem
+    from node.db import transaction
+    from node.models import utcnow
+    from node.repositories import peers as repo
+
+    assert node.app is not None
+    actor_url = f"{peer.url}/actor"
+    key = node.keys.ed25519.public_key()  # any key will do: it never signs anything here
+    async with transaction(node.app[appkeys.SESSIONS]) as session:
+        row = await repo.upsert(session, actor_url, source="admin")
+        row.inbox_url = f"{peer.url}/inbox"
+        row.actor_fetched_at = utcnow()
+        row.name = "Scripted"
+        if trusted:
+            pinned = ActorKey(
+                f"{actor_url}#main-key", "ed25519", key, public_key_pem(key), fingerprint(key)
+            )
+            await repo.pin(session, row, [pinned], pinned_by="admin", now=utcnow())
+    return actor_url

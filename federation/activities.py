@@ -1,0 +1,170 @@
+"""The generic shape of an incoming activity, checked before any handler sees it.
+
+Only what every activity must have is checked here (an ``id``, a ``type`` from
+the ActivityStreams vocabulary, an ``actor``, an ``object``, absolute http(s)
+URLs, and origins that agree with the signer). What an ``InterestProfile`` or a
+``Note`` must look like is the business of the handler registered for it.
+Every failure carries the HTTP status and a reason a peer's admin can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "ACTIVITY_TYPES",
+    "MAX_URL_LENGTH",
+    "Activity",
+    "ActivityError",
+    "check_origins",
+    "origin",
+    "parse_activity",
+    "parse_activity_json",
+]
+
+# The activity types of the ActivityStreams 2.0 vocabulary; anything else is not
+# an activity this protocol can be speaking.
+ACTIVITY_TYPES = frozenset(
+    {
+        "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike",
+        "Flag", "Follow", "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move",
+        "Offer", "Question", "Read", "Reject", "Remove", "TentativeAccept",
+        "TentativeReject", "Travel", "Undo", "Update", "View",
+    }
+)  # fmt: skip
+
+# Identifiers are stored in indexed columns of this width.
+MAX_URL_LENGTH = 500
+MAX_TYPE_LENGTH = 32
+
+
+class ActivityError(Exception):
+    """An activity refused for its shape (400) or its origins (403)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A shape-checked activity; ``document`` is the JSON object as received."""
+
+    id: str
+    type: str
+    actor: str
+    object_type: str | None
+    object_id: str | None
+    document: dict[str, Any]
+
+    @property
+    def object(self) -> Any:
+        return self.document["object"]
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` in lower case, default ports dropped; ValueError if none.
+
+    Origins decide whose key may speak for whom, so two spellings of the same
+    origin must compare equal and anything without a host must not pass.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url[:80]!r} is not an absolute http(s) URL")
+    port = parts.port  # raises ValueError for a malformed port
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _url(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ActivityError(f"{field} must be a URL string")
+    if len(value) > MAX_URL_LENGTH:
+        raise ActivityError(f"{field} is longer than {MAX_URL_LENGTH} characters")
+    try:
+        origin(value)
+    except ValueError as exc:
+        raise ActivityError(f"{field}: {exc}") from None
+    if urlsplit(value).username is not None:
+        raise ActivityError(f"{field} must not carry credentials")
+    return value
+
+
+def _type(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ActivityError(f"{field} must be a non-empty string")
+    if len(value) > MAX_TYPE_LENGTH:
+        raise ActivityError(f"{field} is longer than {MAX_TYPE_LENGTH} characters")
+    return value
+
+
+def parse_activity(document: object) -> Activity:
+    """Check the generic shape of an activity; raise ActivityError (400) if it is off."""
+    if not isinstance(document, dict):
+        raise ActivityError("an activity must be a JSON object")
+    activity_id = _url(document.get("id"), "id")
+    kind = _type(document.get("type"), "type")
+    if kind not in ACTIVITY_TYPES:
+        raise ActivityError(f"type {kind[:32]!r} is not an ActivityStreams activity type")
+    actor = document.get("actor")
+    if isinstance(actor, dict):
+        actor = actor.get("id")
+    actor = _url(actor, "actor")
+    if "object" not in document or document["object"] is None:
+        raise ActivityError("object is missing")
+    target = document["object"]
+    object_type: str | None = None
+    object_id: str | None = None
+    if isinstance(target, dict):
+        object_type = _type(target.get("type"), "object.type")
+        if target.get("id") is not None:
+            object_id = _url(target["id"], "object.id")
+    elif isinstance(target, str):
+        object_id = _url(target, "object")
+    else:
+        raise ActivityError("object must be a URL or a JSON object")
+    return Activity(
+        id=activity_id,
+        type=kind,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        document=document,
+    )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_activity_json(body: bytes) -> Activity:
+    """Decode a request body and check its shape (ActivityError 400 on either)."""
+    try:
+        document = json.loads(body, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ActivityError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ActivityError("body is not JSON this node accepts: nested too deeply") from None
+    return parse_activity(document)
+
+
+def check_origins(activity: Activity, signer_origin: str) -> None:
+    """The instance-actor rule: the signing node speaks only for its own origin (403)."""
+    actor_origin = origin(activity.actor)
+    if actor_origin != signer_origin:
+        raise ActivityError(
+            f"actor {activity.actor} is not on the signer's origin {signer_origin}", 403
+        )
+    if origin(activity.id) != actor_origin:
+        raise ActivityError(
+            f"activity id {activity.id} is not on the actor's origin {actor_origin}", 403
+        )

@@ -1,0 +1,59 @@
+"""``zwilling keys show | rotate``: the node's own keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ..config import Config
+from ..keys import KeyFileError, NodeKeys, load_keys
+from ..services import key_rotation
+from ._common import CommandError, add_command, config_from, database
+from ._maintenance import cmd_keys_show
+from ._serve import ensure_migrated
+
+ROTATE_HELP = """\
+Generates a new RSA key for HTTP signatures. The old key is kept as
+keys/http-signature-rsa-retired-<timestamp>.pem; everything already queued
+is still signed with it, and an Update of this node's actor carrying the new
+key is queued to every peer, signed with the old key, so peers learn the new
+key from a key they already trust. Peers keep accepting the old key for their
+key_grace_days. Restart the node (and any 'zwilling worker') afterwards so it
+serves and signs with the new key, then tell the partner admins the new
+fingerprint (they may pin it early with 'zwilling peer add')."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = add_command(commands, "keys", "the node's own keys")
+    actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    show = add_command(
+        actions,
+        "show",
+        "print the key fingerprints to compare with the partner city's admins",
+        "Prints this node's key ids and SHA256 fingerprints. Read them to the partner\n"
+        "city's admins over a channel you trust (phone, signed mail); they pin them\n"
+        "with 'zwilling peer add'.",
+    )
+    show.set_defaults(handler=cmd_keys_show)
+    rotate = add_command(actions, "rotate", "replace the RSA signing key", ROTATE_HELP)
+    rotate.set_defaults(handler=cmd_rotate)
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    try:
+        keys = load_keys(config)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    rotation = asyncio.run(_rotate(config, keys))
+    print(f"old RSA key {rotation.old_fingerprint} kept as {rotation.retired_file.name}")
+    print(f"new RSA key {rotation.new_fingerprint}")
+    print(f"Update of the actor queued to {rotation.queued} peer(s), signed with the old key")
+    print("restart the node (and any 'zwilling worker') to sign with the new key")
+    return 0
+
+
+async def _rotate(config: Config, keys: NodeKeys) -> key_rotation.Rotation:
+    await ensure_migrated(config)
+    async with database(config) as sessions:
+        return await key_rotation.rotate(config, keys, sessions)
