@@ -1,0 +1,144 @@
+"""Benchmark of publishing vectors: the first publication of a whole population, one
+edited profile (what a resident waits for when saving), and the thorough pass the
+matching worker runs at start and every recompute interval.
+
+Run from the repository root::
+
+    python -m benchmarks.publication                   # 20,000 residents, SQLite
+    python -m benchmarks.publication --residents 176000 --database postgresql+asyncpg://…
+
+Prints each figure and finally one line of JSON with all of them. The database given
+with ``--database`` must be empty; by default a SQLite file in a temporary directory
+is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
+
+from matching.occupations import load_occupations
+from matching.taxonomy import load_taxonomy
+from node import migrate
+from node.db import create_engine, session_factory, transaction
+from node.models import Peer, Profile, Resident
+from node.services.vector_activities import Publisher
+from node.services.vector_publication import publish_changes
+
+OCCUPATIONS = ("11", "21", "22", "23", "24", "25", "26", "33", "41", "51", "52", "71", "91")
+
+
+def _profiles(n: int, seed: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    codes = load_taxonomy().interests
+    popularity = 1.0 / np.arange(1, len(codes) + 1)
+    popularity /= popularity.sum()
+    rows = []
+    for i in range(n):
+        count = int(rng.integers(3, 12))
+        chosen = rng.choice(len(codes), size=count, replace=False, p=popularity)
+        rows.append(
+            {
+                "resident_id": i + 1,
+                "interests": sorted(codes[j] for j in chosen),
+                "occupation": str(rng.choice(OCCUPATIONS)),
+                "languages": {"de": "native", "en": str(rng.choice(["A2", "B1", "B2"]))},
+                "learning": ["fr"] if rng.random() < 0.3 else [],
+                "age_band": str(rng.choice(["20-29", "30-39", "40-49", "50-59", "60-69"])),
+                "children_age_bands": [],
+                "about": "",
+                "completed": True,
+            }
+        )
+    return rows
+
+
+async def run(residents: int, database: str, edits: int) -> dict[str, float]:
+    engine = create_engine(database)
+    await migrate.upgrade(engine)
+    sessions = session_factory(engine)
+    profiles = _profiles(residents, seed=1)
+    async with transaction(sessions) as session:
+        await session.execute(
+            insert(Peer),
+            [{"actor_url": "https://peer.example/actor", "origin": "https://peer.example"}],
+        )
+        await session.execute(
+            insert(Resident),
+            [
+                {
+                    "id": i + 1,
+                    "email": f"{i}@example.org",
+                    "password_hash": "!",
+                    "display_name": "x",
+                    "kind": "person",
+                }
+                for i in range(residents)
+            ],
+        )
+        for start in range(0, residents, 5000):
+            await session.execute(insert(Profile), profiles[start : start + 5000])
+    publisher = Publisher(
+        base_url="https://node.example",
+        secret=b"benchmark-secret-benchmark-secret",
+        signing_key=Ed25519PrivateKey.generate(),
+        k=5,
+        taxonomy=load_taxonomy(),
+        occupations=load_occupations(),
+    )
+    figures: dict[str, float] = {"residents": residents}
+    started = time.perf_counter()
+    async with transaction(sessions) as session:
+        await publish_changes(session, publisher, thorough=True)
+    figures["first_publication_s"] = round(time.perf_counter() - started, 2)
+
+    rng = np.random.default_rng(2)
+    codes = load_taxonomy().interests
+    timings = []
+    for _ in range(edits):
+        resident_id = int(rng.integers(1, residents + 1))
+        started = time.perf_counter()
+        async with transaction(sessions) as session:
+            profile = await session.get(Profile, resident_id)
+            assert profile is not None
+            profile.interests = sorted(str(c) for c in rng.choice(codes, 5, replace=False))
+            await session.flush()
+            await publish_changes(session, publisher, changed=[resident_id])
+        timings.append(time.perf_counter() - started)
+    figures["edit_median_ms"] = round(statistics.median(timings) * 1000, 1)
+    figures["edit_max_ms"] = round(max(timings) * 1000, 1)
+
+    started = time.perf_counter()
+    async with transaction(sessions) as session:
+        await publish_changes(session, publisher, thorough=True)
+    figures["thorough_pass_s"] = round(time.perf_counter() - started, 2)
+    await engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=20_000)
+    parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--database", help="an empty database URL (default: temporary SQLite)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        database = args.database or f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}"
+        figures = asyncio.run(run(args.residents, database, args.edits))
+    for name, value in figures.items():
+        print(f"{name:>22}: {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
