@@ -1,0 +1,75 @@
+"""``zwilling admin grant | revoke | list``: who may use the admin pages.
+
+The role is given on the command line only, by whoever runs the node: no page can
+make anyone an admin, so a stolen session cannot create another admin either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ..db import transaction
+from ..services import admin
+from ._common import CommandError, add_command, config_from, database
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = add_command(commands, "admin", "give or take the admin role")
+    actions = group.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+
+    grant = add_command(
+        actions,
+        "grant",
+        "make a registered resident an admin",
+        "Gives the account with this e-mail address the admin role: its pages then\n"
+        "show peers, the delivery queue, counts and reports. The resident must have\n"
+        "registered first.",
+    )
+    grant.add_argument("email", metavar="EMAIL")
+    grant.set_defaults(handler=cmd_grant)
+
+    revoke = add_command(actions, "revoke", "take the admin role away again")
+    revoke.add_argument("email", metavar="EMAIL")
+    revoke.set_defaults(handler=cmd_revoke)
+
+    listing = add_command(actions, "list", "show the accounts with the admin role")
+    listing.set_defaults(handler=cmd_list)
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    return _set(args, True)
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    return _set(args, False)
+
+
+def _set(args: argparse.Namespace, grant: bool) -> int:
+    config = config_from(args)
+
+    async def run() -> str | None:
+        async with database(config) as sessions, transaction(sessions) as session:
+            resident = await admin.set_role(session, args.email, grant)
+            return None if resident is None else resident.email
+
+    email = asyncio.run(run())
+    if email is None:
+        raise CommandError(f"no account with the e-mail address {args.email!r}")
+    print(f"{email}: {'is now an admin' if grant else 'is no longer an admin'}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    config = config_from(args)
+
+    async def run() -> list[tuple[str, str]]:
+        async with database(config) as sessions, sessions() as session:
+            return [(r.email, r.status) for r in await admin.admins(session)]
+
+    rows = asyncio.run(run())
+    for email, status in rows:
+        print(f"{email}{'' if status == 'active' else f' ({status})'}")
+    if not rows:
+        print("no admins yet: zwilling admin grant EMAIL")
+    return 0

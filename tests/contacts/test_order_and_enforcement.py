@@ -1,0 +1,221 @@
+"""Activities arriving out of order, twice, or from a peer that ignores consent.
+
+Cholet is stopped after the setup; the test then speaks as Cholet with Cholet's own
+key (what a faulty or hostile peer node could send), straight to Oldenburg's inbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from support.contacts import (
+    ANNA,
+    act,
+    contacts_of,
+    hand_made,
+    messages_of,
+    moment,
+    post_as,
+    the_contact,
+    twin_cities,
+)
+from support.federation import wait_for
+from support.web import mails_to
+
+from node import appkeys
+from node.models import OutboxActivity, Resident
+from node.services import contact_views, contacts, messages
+from node.services.contacts import ContactError, is_mutual
+
+NO_CONSENT = "no mutual consent for this pair"
+
+
+def follow(cities, follow_id: str, actor: str, target: str) -> dict:
+    return {"id": follow_id, "type": "Follow", "actor": actor, "object": target}
+
+
+def note(cities, body: str, note_id: str | None = None) -> dict:
+    return hand_made(
+        cities.cholet,
+        "Create",
+        cities.bruno_actor,
+        {
+            "id": note_id or f"{cities.cholet.url}/notes/{body.replace(' ', '-')}",
+            "type": "Note",
+            "attributedTo": cities.bruno_actor,
+            "to": [cities.anna_actor],
+            "mediaType": "text/plain",
+            "content": body,
+        },
+        cities.anna_actor,
+    )
+
+
+def reveal(cities, name: str) -> dict:
+    person = {"id": cities.bruno_actor, "type": "Person", "name": name}
+    return hand_made(cities.cholet, "Update", cities.bruno_actor, person, cities.anna_actor)
+
+
+async def queued(node, kind: str) -> list[dict]:
+    async with node.app[appkeys.SESSIONS]() as session:
+        rows = await session.scalars(
+            select(OutboxActivity).where(OutboxActivity.activity_type == kind)
+        )
+        return [row.payload for row in rows.all()]
+
+
+async def test_an_accept_before_the_request_counts_once_the_request_is_made(
+    tmp_path: Path,
+) -> None:
+    async with twin_cities(tmp_path, pages=False) as cities:
+        await cities.cholet.stop()
+        early = follow(
+            cities, f"{cities.base}/activities/not-sent-yet", cities.anna_actor, cities.bruno_actor
+        )
+        accept = hand_made(cities.cholet, "Accept", cities.bruno_actor, early, cities.anna_actor)
+        assert (await post_as(cities.cholet, cities.oldenburg, accept)).status_code == 202
+        kept = await the_contact(cities.oldenburg, cities.anna)
+        assert kept.their_consent == "yes" and not is_mutual(kept)
+        async with cities.oldenburg.app[appkeys.SESSIONS]() as session:
+            resident = await session.get(Resident, cities.anna)
+            # Their yes alone is not a request waiting for an answer.
+            assert await contact_views.open_request_count(session, resident) == 0
+        assert not [
+            p for p in await queued(cities.oldenburg, "Update") if p["object"]["type"] == "Person"
+        ]
+
+        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        mutual = await the_contact(cities.oldenburg, cities.anna)
+        assert is_mutual(mutual)
+        reveals = [
+            p for p in await queued(cities.oldenburg, "Update") if p["object"]["type"] == "Person"
+        ]
+        assert len(reveals) == 1 and reveals[0]["to"] == [cities.bruno_actor]
+
+
+async def test_an_undo_before_its_follow_keeps_the_request_withdrawn(tmp_path: Path) -> None:
+    async with twin_cities(tmp_path, pages=False) as cities:
+        await cities.cholet.stop()
+        follow_id = f"{cities.cholet.url}/activities/late-follow"
+        request = hand_made(
+            cities.cholet,
+            "Follow",
+            cities.bruno_actor,
+            cities.anna_actor,
+            cities.anna_actor,
+            published=moment(-5),
+        )
+        request["id"] = follow_id
+        undo = hand_made(
+            cities.cholet,
+            "Undo",
+            cities.bruno_actor,
+            follow(cities, follow_id, cities.bruno_actor, cities.anna_actor),
+            cities.anna_actor,
+            published=moment(-1),
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, undo)).status_code == 202
+        assert (await post_as(cities.cholet, cities.oldenburg, request)).status_code == 202
+        assert (await post_as(cities.cholet, cities.oldenburg, request)).status_code == 202
+        contact = await the_contact(cities.oldenburg, cities.anna)
+        assert contact.their_consent == "withdrawn"
+        assert contacts.standing(contact) == "withdrawn"
+        try:
+            await act(
+                cities.oldenburg, contacts.answer_request, cities.anna, contact.id, accept=True
+            )
+        except ContactError as exc:
+            assert exc.code == "not_requested"
+        else:
+            raise AssertionError("a withdrawn request could be accepted")
+
+
+async def test_messages_and_reveals_need_mutual_consent_at_the_receiver(tmp_path: Path) -> None:
+    async with twin_cities(tmp_path, pages=False) as cities:
+        await cities.cholet.stop()
+        sneaky = await post_as(cities.cholet, cities.oldenburg, note(cities, "hello stranger"))
+        assert sneaky.status_code == 403 and NO_CONSENT in sneaky.text
+        early = await post_as(cities.cholet, cities.oldenburg, reveal(cities, "Bruno Early"))
+        assert early.status_code == 403 and NO_CONSENT in early.text
+
+        request = hand_made(
+            cities.cholet, "Follow", cities.bruno_actor, cities.anna_actor, cities.anna_actor
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, request)).status_code == 202
+        pending = await the_contact(cities.oldenburg, cities.anna)
+        assert (
+            await post_as(cities.cholet, cities.oldenburg, note(cities, "before the yes"))
+        ).status_code == 403
+        # The sending side refuses as well: Anna has not said yes.
+        try:
+            await act(cities.oldenburg, messages.send_message, cities.anna, pending.id, "hi")
+        except ContactError as exc:
+            assert exc.code == "not_mutual"
+        else:
+            raise AssertionError("Oldenburg sent without consent")
+        assert await queued(cities.oldenburg, "Create") == []
+
+        await act(cities.oldenburg, contacts.answer_request, cities.anna, pending.id, accept=True)
+        named = await post_as(cities.cholet, cities.oldenburg, reveal(cities, "Bruno Named"))
+        assert named.status_code == 202
+        assert (await the_contact(cities.oldenburg, cities.anna)).their_name == "Bruno Named"
+
+        block = hand_made(
+            cities.cholet, "Block", cities.bruno_actor, cities.anna_actor, cities.anna_actor
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, block)).status_code == 202
+        after = await post_as(cities.cholet, cities.oldenburg, note(cities, "after the block"))
+        assert after.status_code == 403
+        assert await messages_of(cities.oldenburg, pending.id) == []
+
+
+async def test_a_message_delivered_twice_is_shown_and_mailed_once(tmp_path: Path) -> None:
+    async with twin_cities(tmp_path) as cities:
+        await cities.cholet.stop()
+        request = hand_made(
+            cities.cholet, "Follow", cities.bruno_actor, cities.anna_actor, cities.anna_actor
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, request)).status_code == 202
+        contact = await the_contact(cities.oldenburg, cities.anna)
+        await act(cities.oldenburg, contacts.answer_request, cities.anna, contact.id, accept=True)
+
+        first = note(cities, "Bonjour Anna", f"{cities.cholet.url}/notes/one")
+        for _ in range(2):
+            answer = await post_as(cities.cholet, cities.oldenburg, first)
+            assert answer.status_code == 202
+        again = note(cities, "Bonjour Anna", f"{cities.cholet.url}/notes/one")
+        assert again["id"] != first["id"]  # the same Note in a new Create: still once
+        assert (await post_as(cities.cholet, cities.oldenburg, again)).status_code == 202
+
+        stored = await messages_of(cities.oldenburg, contact.id)
+        assert [m.body for m in stored] == ["Bonjour Anna"]
+
+        def notifications() -> list:
+            return mails_to(cities.oldenburg, ANNA)
+
+        async def mailed() -> bool:
+            return len(notifications()) >= 1
+
+        await wait_for(mailed, what="notification mail")
+        mail = notifications()[0]
+        assert "Bonjour Anna" not in mail.get_body(preferencelist=("plain",)).get_content()
+        second = note(cities, "Encore moi", f"{cities.cholet.url}/notes/two")
+        assert (await post_as(cities.cholet, cities.oldenburg, second)).status_code == 202
+
+        async def two() -> bool:
+            return len(notifications()) >= 2
+
+        await wait_for(two, what="second notification")
+        assert len(notifications()) == 2
+
+        async with cities.oldenburg.app[appkeys.SESSIONS].begin() as session:
+            resident = await session.get(Resident, cities.anna)
+            resident.notify_messages = False
+        third = note(cities, "Et encore", f"{cities.cholet.url}/notes/three")
+        assert (await post_as(cities.cholet, cities.oldenburg, third)).status_code == 202
+        assert len(await messages_of(cities.oldenburg, contact.id)) == 3
+        rows = await messages_of(cities.oldenburg, contact.id)
+        assert [m.notify for m in rows] == ["sent", "sent", "none"]
+        assert len(notifications()) == 2
+        assert len(await contacts_of(cities.oldenburg, cities.anna)) == 1

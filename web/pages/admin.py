@@ -1,0 +1,161 @@
+"""The admin area: peers and their federation state, the delivery queue, counts and
+reports. Only residents with the admin role (``zwilling admin grant``) get in; every
+other logged-in resident gets 403. Every action is a POST with the CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from node import appkeys
+from node.db import transaction
+from node.models import Resident
+from node.services import admin, reports
+from node.workers.delivery import wake
+
+from ..access import require_resident
+from ..rendering import redirect, render
+from ..routing import page
+from .contacts import REASON_LABELS, attached
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+QUEUE_PATH = "/admin/queue"
+REPORTS_PATH = "/admin/reports"
+
+
+def require_admin(request: web.Request) -> Resident:
+    resident = require_resident(request)
+    if not admin.is_admin(resident):
+        raise web.HTTPForbidden()
+    return resident
+
+
+def _row_id(request: web.Request, name: str) -> int:
+    raw = request.match_info.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+@page
+async def overview(request: web.Request) -> web.StreamResponse:
+    require_admin(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        counts = await admin.counts(session)
+        peers = await admin.peer_statuses(session)
+    return await render(request, "admin/index.html", {"counts": counts, "peers": peers})
+
+
+@page
+async def queue(request: web.Request) -> web.StreamResponse:
+    require_admin(request)
+    state = request.query.get("state", "pending")
+    if state not in admin.QUEUE_STATES:
+        state = "pending"
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        rows = await admin.queue(session, state)
+    context: dict[str, Any] = {
+        "state": state,
+        "states": admin.QUEUE_STATES,
+        "rows": rows,
+        "done": request.query.get("done") in ("retried", "discarded"),
+    }
+    return await render(request, "admin/queue.html", context)
+
+
+async def _queue_action(
+    request: web.Request, action: Callable[[AsyncSession, int], Awaitable[bool]], done: str
+) -> web.StreamResponse:
+    require_admin(request)
+    row_id = _row_id(request, "row_id")
+    state = (await request.post()).get("state", "pending")
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        changed = await action(session, row_id)
+    if changed:
+        wake(request.app)
+    back = state if state in admin.QUEUE_STATES else "pending"
+    return redirect(f"{QUEUE_PATH}?state={back}&done={done if changed else ''}")
+
+
+@page
+async def retry(request: web.Request) -> web.StreamResponse:
+    return await _queue_action(request, admin.retry, "retried")
+
+
+@page
+async def discard(request: web.Request) -> web.StreamResponse:
+    return await _queue_action(request, admin.discard, "discarded")
+
+
+@page
+async def report_list(request: web.Request) -> web.StreamResponse:
+    require_admin(request)
+    state = request.query.get("state", "open")
+    if state not in reports.STATES:
+        state = "open"
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        rows = await reports.reports(session, state)
+    context: dict[str, Any] = {
+        "state": state,
+        "states": reports.STATES,
+        "reports": rows,
+        "reasons": REASON_LABELS,
+    }
+    return await render(request, "admin/reports.html", context)
+
+
+@page
+async def report_detail(request: web.Request) -> web.StreamResponse:
+    require_admin(request)
+    report_id = _row_id(request, "report_id")
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        found = await reports.report(session, report_id)
+        if found is None:
+            raise web.HTTPNotFound()
+        subject = await session.get(Resident, found.subject_id) if found.subject_id else None
+        reporter = await session.get(Resident, found.reporter_id) if found.reporter_id else None
+    context: dict[str, Any] = {
+        "report": found,
+        "subject": subject,
+        "reporter": reporter,
+        "reasons": REASON_LABELS,
+    }
+    return await render(request, "admin/report.html", context)
+
+
+async def _report_action(
+    request: web.Request,
+    action: Callable[[AsyncSession, Resident, int], Awaitable[object]],
+) -> web.StreamResponse:
+    resident = require_admin(request)
+    report_id = _row_id(request, "report_id")
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        await action(session, await attached(session, resident), report_id)
+    wake(request.app)
+    return redirect(f"{REPORTS_PATH}/{report_id}")
+
+
+@page
+async def dismiss(request: web.Request) -> web.StreamResponse:
+    return await _report_action(request, reports.dismiss)
+
+
+@page
+async def suspend(request: web.Request) -> web.StreamResponse:
+    return await _report_action(request, admin.suspend_for_report)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin", overview, name="admin")
+    app.router.add_get(QUEUE_PATH, queue, name="admin_queue")
+    app.router.add_post(QUEUE_PATH + "/{row_id}/retry", retry)
+    app.router.add_post(QUEUE_PATH + "/{row_id}/discard", discard)
+    app.router.add_get(REPORTS_PATH, report_list, name="admin_reports")
+    app.router.add_get(REPORTS_PATH + "/{report_id}", report_detail)
+    app.router.add_post(REPORTS_PATH + "/{report_id}/dismiss", dismiss)
+    app.router.add_post(REPORTS_PATH + "/{report_id}/suspend", suspend)

@@ -1,0 +1,243 @@
+"""Contact requests and contacts: ask, answer yes or no, withdraw, block, report.
+
+Every action is a POST with the CSRF token and ends in a redirect (so reloading a
+page never repeats an action); what went wrong is named by a short code in the
+address and worded on the page in the visitor's language.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from node import appkeys
+from node.db import transaction
+from node.i18n import N_
+from node.models import Resident
+from node.services import accounts, contact_views, contacts, reports
+from node.services.contacts import ContactError
+from node.workers.delivery import wake
+
+from ..access import require_resident
+from ..forms.base import text
+from ..keys import PAGE
+from ..rendering import redirect, render
+from ..routing import page
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+REQUESTS_PATH = "/contacts/requests"
+
+# What a code in ``?problem=`` or ``?done=`` means, for the page to word.
+PROBLEMS: dict[str, str] = {
+    "unknown_profile": N_("This profile is no longer available."),
+    "not_published": N_(
+        "Your profile is not shared with the partner city (incomplete or paused), so you "
+        "cannot ask for contact right now."
+    ),
+    "blocked": N_("You have blocked this person."),
+    "ended": N_("This contact has ended; it cannot be started again."),
+    "not_requested": N_("There is no open request to answer."),
+    "already_answered": N_("You have already answered this request."),
+    "nothing_to_withdraw": N_("There is nothing to withdraw."),
+    "not_found": N_("This contact does not exist."),
+    "not_mutual": N_("Messages can only be sent while you are both in contact."),
+    "empty": N_("Please write a message first."),
+    "too_long": N_("The message is too long (at most 5,000 characters)."),
+    "reason": N_("Please choose a reason."),
+    "comment_too_long": N_("The comment is too long (at most 2,000 characters)."),
+}
+DONE: dict[str, str] = {
+    "asked": N_("Your request has been sent. You will see here when it is answered."),
+    "accepted": N_("You are now in contact. You can write to each other."),
+    "declined": N_("You declined the request."),
+    "withdrawn": N_("You withdrew. The contact has ended."),
+    "blocked": N_("You blocked this person. You will not hear from them again."),
+    "reported": N_("Thank you. The city's team will look at your report."),
+}
+REASON_LABELS: dict[str, str] = {
+    "spam": N_("Spam or advertising"),
+    "harassment": N_("Harassment or threats"),
+    "inappropriate": N_("Inappropriate content"),
+    "other": N_("Something else"),
+}
+
+
+def notices(request: web.Request) -> dict[str, str | None]:
+    """The translated notice for ``?done=`` / ``?problem=`` (unknown codes show nothing)."""
+    t = request[PAGE].translator
+    done = DONE.get(request.query.get("done", ""))
+    problem = PROBLEMS.get(request.query.get("problem", ""))
+    return {
+        "done": t.gettext(done) if done else None,
+        "problem": t.gettext(problem) if problem else None,
+    }
+
+
+async def attached(session: AsyncSession, resident: Resident) -> Resident:
+    found = await accounts.get_resident(session, resident.id)
+    if found is None:
+        raise web.HTTPSeeOther("/login")
+    return found
+
+
+def contact_id(request: web.Request) -> int:
+    raw = request.match_info.get("contact_id", "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def local_target(value: str, fallback: str) -> str:
+    """Where to go back to after a form: only a path on this site."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value[:500]
+    return fallback
+
+
+@page
+async def contact_list(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        views = await contact_views.contact_list(session, await attached(session, resident))
+        waiting = await contact_views.open_request_count(session, resident)
+    context: dict[str, Any] = {"contacts": views, "waiting": waiting, **notices(request)}
+    return await render(request, "contacts/index.html", context)
+
+
+@page
+async def request_list(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    lang = request[PAGE].language
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        me = await attached(session, resident)
+        scorer = contact_views.pair_scorer(request.app)
+        received = await contact_views.received_requests(session, me, lang, scorer)
+        sent = await contact_views.sent_requests(session, me, lang, scorer)
+    context: dict[str, Any] = {"received": received, "sent": sent, **notices(request)}
+    return await render(request, "contacts/requests.html", context)
+
+
+async def _act(request: web.Request, action: Any, done: str, back: str) -> web.StreamResponse:
+    """Run one contact transition for the logged-in resident, then redirect."""
+    resident = require_resident(request)
+    base_url = request.app[appkeys.CONFIG].node.base_url
+    try:
+        async with transaction(request.app[appkeys.SESSIONS]) as session:
+            await action(session, base_url, await attached(session, resident))
+    except ContactError as exc:
+        return redirect(f"{back}?problem={exc.code}")
+    wake(request.app)
+    return redirect(f"{back}?done={done}")
+
+
+@page
+async def ask(request: web.Request) -> web.StreamResponse:
+    """From a suggestion or the twin page: "yes, I'd like contact"."""
+    form = await request.post()
+    actor = text(form, "actor")[:500]
+    back = local_target(text(form, "next"), REQUESTS_PATH).split("?")[0]
+
+    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+        await contacts.request_contact(session, base_url, me, actor)
+
+    return await _act(request, action, "asked", back)
+
+
+@page
+async def answer(request: web.Request) -> web.StreamResponse:
+    cid = contact_id(request)
+    decision = text(await request.post(), "decision")
+    if decision not in ("accept", "decline"):
+        raise web.HTTPBadRequest()
+
+    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+        await contacts.answer_request(session, base_url, me, cid, accept=decision == "accept")
+
+    return await _act(
+        request, action, "accepted" if decision == "accept" else "declined", REQUESTS_PATH
+    )
+
+
+@page
+async def withdraw(request: web.Request) -> web.StreamResponse:
+    cid = contact_id(request)
+    back = local_target(text(await request.post(), "next"), REQUESTS_PATH).split("?")[0]
+
+    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+        await contacts.withdraw(session, base_url, me, cid)
+
+    return await _act(request, action, "withdrawn", back)
+
+
+@page
+async def block(request: web.Request) -> web.StreamResponse:
+    cid = contact_id(request)
+    back = local_target(text(await request.post(), "next"), REQUESTS_PATH).split("?")[0]
+
+    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+        await contacts.block(session, base_url, me, cid)
+
+    return await _act(request, action, "blocked", back)
+
+
+async def _report_page(
+    request: web.Request,
+    cid: int,
+    *,
+    values: dict[str, str],
+    problem: str | None = None,
+    status: int = 200,
+) -> web.StreamResponse:
+    resident = require_resident(request)
+    t = request[PAGE].translator
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        try:
+            contact = await contacts.contact_of(session, await attached(session, resident), cid)
+        except ContactError:
+            raise web.HTTPNotFound() from None
+    context: dict[str, Any] = {
+        "contact": contact,
+        "reasons": [(code, t.gettext(label)) for code, label in REASON_LABELS.items()],
+        "values": values,
+        "problem": t.gettext(PROBLEMS[problem]) if problem in PROBLEMS else None,
+    }
+    return await render(request, "contacts/report.html", context, status=status)
+
+
+@page
+async def report_form(request: web.Request) -> web.StreamResponse:
+    return await _report_page(request, contact_id(request), values={})
+
+
+@page
+async def report(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    cid = contact_id(request)
+    form = await request.post()
+    reason, comment = text(form, "reason"), text(form, "comment")
+    base_url = request.app[appkeys.CONFIG].node.base_url
+    try:
+        async with transaction(request.app[appkeys.SESSIONS]) as session:
+            me = await attached(session, resident)
+            await reports.file_report(session, base_url, me, cid, reason, comment)
+    except ContactError as exc:
+        if exc.code == "not_found":
+            raise web.HTTPNotFound() from None
+        values = {"reason": reason, "comment": comment[:2000]}
+        return await _report_page(request, cid, values=values, problem=exc.code, status=400)
+    wake(request.app)
+    return redirect(f"{REQUESTS_PATH}?done=reported")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/contacts", contact_list, name="contacts")
+    app.router.add_get(REQUESTS_PATH, request_list, name="contact_requests")
+    app.router.add_post("/contacts/request", ask, name="contact_ask")
+    app.router.add_post("/contacts/{contact_id}/answer", answer)
+    app.router.add_post("/contacts/{contact_id}/withdraw", withdraw)
+    app.router.add_post("/contacts/{contact_id}/block", block)
+    app.router.add_get("/contacts/{contact_id}/report", report_form)
+    app.router.add_post("/contacts/{contact_id}/report", report)
