@@ -59,7 +59,18 @@ def create_app(
 
 def _node_parts(run_workers: bool) -> list[Extension]:
     """Node features that register routes, inbox handlers and workers on the app."""
-    return []
+    from . import contact_handlers, discovery, inbox, vector_exchange, workers
+    from .services import key_rotation, peers
+    from .workers import matching as matching_worker
+
+    parts: list[Extension] = [peers.setup, discovery.setup, inbox.setup, key_rotation.setup]
+    parts.append(contact_handlers.setup)
+    parts.append(vector_exchange.setup)
+    if run_workers:
+        parts.append(workers.setup)
+        parts.append(matching_worker.setup)
+        parts.append(contact_handlers.setup_workers)
+    return parts
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..config import ConfigError
-from . import _maintenance, _serve
+from . import _admin, _demo, _keys, _maintenance, _peers, _serve, _sync, _worker
 from ._common import CommandError
 
-COMMAND_MODULES = [_maintenance, _serve]
+COMMAND_MODULES = [_maintenance, _keys, _peers, _admin, _serve, _sync, _worker, _demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,5 +50,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
-
-

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..config import Config
 from ..models import AccountToken, LoginThrottle, Profile, Resident, utcnow
-from . import login_throttle, passwords, sessions, tokens
+from . import contact_views, login_throttle, passwords, sessions, tokens
 from .mail import (
     ALREADY_REGISTERED,
     PASSWORD_CHANGED,
@@ -327,6 +327,7 @@ async def export_data(session: AsyncSession, resident: Resident) -> dict[str, An
         "failed_logins": None
         if throttle is None
         else {"count": throttle.failures, "last_at": _iso(throttle.last_failure_at)},
+        "contacts": await contact_views.export_for(session, resident),
     }
 
 

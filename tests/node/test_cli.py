@@ -13,8 +13,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def zwilling(*args: str, data_dir: Path, env: dict[str, str] | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", "--config", str(ROOT / "config" / "oldenburg.toml"),
-         "--data-dir", str(data_dir), *args],
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "--config",
+            str(ROOT / "config" / "oldenburg.toml"),
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -68,7 +76,10 @@ def test_every_command_has_help() -> None:
     for command in (["init"], ["run"], ["check"], ["keys", "show"], ["db", "upgrade"]):
         result = subprocess.run(
             [sys.executable, "-m", "node.cli", *command, "--help"],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert result.returncode == 0
         assert "usage: zwilling" in result.stdout

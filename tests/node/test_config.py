@@ -47,8 +47,14 @@ def test_environment_overrides_secrets_and_database(tmp_path: Path) -> None:
 
 BROKEN = {
     "missing field": (VALID.replace('city = "Oldenburg"\n', ""), "node.city: required field"),
-    "wrong type": (VALID.replace("minimum_age = 16", 'minimum_age = "sixteen"'), "node.minimum_age"),
-    "unknown key": (VALID.replace("[listen]", "[listen]\ncolour = 1"), "listen.colour: unknown field"),
+    "wrong type": (
+        VALID.replace("minimum_age = 16", 'minimum_age = "sixteen"'),
+        "node.minimum_age",
+    ),
+    "unknown key": (
+        VALID.replace("[listen]", "[listen]\ncolour = 1"),
+        "listen.colour: unknown field",
+    ),
     "bad url": (
         VALID.replace('base_url = "http://127.0.0.1:8401"', 'base_url = "ftp:/x"'),
         "node.base_url: must be an absolute http(s) URL",

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from support.nodes import bound_socket, prepare_node
 
 
@@ -46,8 +45,15 @@ async def test_healthz_503_when_database_is_gone(tmp_path: Path) -> None:
 
 def test_run_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
-    base = [sys.executable, "-m", "node.cli", "--config", str(root / "config" / "cholet.toml"),
-            "--data-dir", str(tmp_path)]
+    base = [
+        sys.executable,
+        "-m",
+        "node.cli",
+        "--config",
+        str(root / "config" / "cholet.toml"),
+        "--data-dir",
+        str(tmp_path),
+    ]
     assert subprocess.run([*base, "init"], capture_output=True, timeout=120).returncode == 0
     sock = bound_socket()
     port = sock.getsockname()[1]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import appkeys
 from node.db import transaction
@@ -20,6 +19,9 @@ from ..i18n import NATIVE_NAMES
 from ..keys import PAGE
 from ..rendering import redirect, render
 from ..routing import page
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def _settings_page(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 18:06:21.501827
+Create Date: 2026-11-25 19:04:09.932647
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(length=300), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("config_fingerprints", sa.JSON(), nullable=False),
+        sa.Column("actor_fetched_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("failing_since", node.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("next_attempt_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_success_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -51,6 +54,12 @@ def upgrade() -> None:
     with op.batch_alter_table("peers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_peers_origin"), ["origin"], unique=False)
 
+    op.create_table(
+        "publication_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publication_state")),
+    )
     op.create_table(
         "residents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -97,15 +106,61 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "contacts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("local_actor", sa.String(length=500), nullable=False),
+        sa.Column("remote_actor", sa.String(length=500), nullable=False),
+        sa.Column("my_consent", sa.String(length=12), nullable=False),
+        sa.Column("their_consent", sa.String(length=12), nullable=False),
+        sa.Column("my_consent_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("their_consent_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("my_follow_id", sa.String(length=500), nullable=True),
+        sa.Column("their_follow_id", sa.String(length=500), nullable=True),
+        sa.Column("blocked_by_me", sa.Boolean(), nullable=False),
+        sa.Column("blocked_by_them", sa.Boolean(), nullable=False),
+        sa.Column("mutual_since", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("their_name", sa.String(length=80), nullable=True),
+        sa.Column("their_about", sa.Text(), nullable=True),
+        sa.Column("revealed_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("remote_deleted_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("left_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_contacts_peer_id_peers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_contacts_resident_id_residents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
+        sa.UniqueConstraint("local_actor", "remote_actor", name=op.f("uq_contacts_local_actor")),
+    )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contacts_local_actor"), ["local_actor"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contacts_peer_id"), ["peer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_contacts_remote_actor"), ["remote_actor"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_contacts_resident_id"), ["resident_id"], unique=False)
+
+    op.create_table(
         "inbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("activity_id", sa.String(length=500), nullable=False),
         sa.Column("peer_id", sa.Integer(), nullable=True),
         sa.Column("activity_type", sa.String(length=32), nullable=False),
+        sa.Column("object_type", sa.String(length=32), nullable=True),
         sa.Column("actor", sa.String(length=500), nullable=False),
+        sa.Column("key_fingerprint", sa.String(length=80), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
+        sa.Column("next_try_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("received_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("applied_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -135,6 +190,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
     )
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_login_sessions_last_seen_at", ["last_seen_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_login_sessions_resident_id"), ["resident_id"], unique=False
         )
@@ -149,6 +205,9 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
         sa.Column("next_try_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("sign_with", sa.String(length=80), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -170,15 +229,17 @@ def upgrade() -> None:
         sa.Column("algorithm", sa.String(length=16), nullable=False),
         sa.Column("public_key_pem", sa.Text(), nullable=False),
         sa.Column("fingerprint", sa.String(length=80), nullable=False),
+        sa.Column("pinned_by", sa.String(length=16), nullable=False),
         sa.Column("pinned_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("retires_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["peer_id"], ["peers.id"], name=op.f("fk_peer_keys_peer_id_peers"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_peer_keys")),
-        sa.UniqueConstraint("key_id", name=op.f("uq_peer_keys_key_id")),
+        sa.UniqueConstraint("peer_id", "fingerprint", name=op.f("uq_peer_keys_peer_id")),
     )
     with op.batch_alter_table("peer_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_peer_keys_key_id"), ["key_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_peer_keys_peer_id"), ["peer_id"], unique=False)
 
     op.create_table(
@@ -203,14 +264,285 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("resident_id", name=op.f("pk_profiles")),
     )
+    op.create_table(
+        "pseudonyms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pseudonym", sa.String(length=64), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=True),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("epoch", sa.Integer(), nullable=False),
+        sa.Column("created_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_pseudonyms_peer_id_peers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_pseudonyms_resident_id_residents"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pseudonyms")),
+        sa.UniqueConstraint("pseudonym", name=op.f("uq_pseudonyms_pseudonym")),
+        sa.UniqueConstraint(
+            "resident_id", "peer_id", "epoch", name=op.f("uq_pseudonyms_resident_id")
+        ),
+    )
+    with op.batch_alter_table("pseudonyms", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_pseudonyms_peer_current", ["peer_id", "withdrawn_at", "pseudonym"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_pseudonyms_peer_id"), ["peer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_pseudonyms_resident_id"), ["resident_id"], unique=False
+        )
+
+    op.create_table(
+        "published_vectors",
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("vector", sa.JSON(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("updated", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_published_vectors_resident_id_residents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("resident_id", name=op.f("pk_published_vectors")),
+    )
+    op.create_table(
+        "remote_profiles",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("actor_url", sa.String(length=500), nullable=False),
+        sa.Column("vector", sa.JSON(), nullable=False),
+        sa.Column("updated", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("dropped_codes", sa.Integer(), nullable=False),
+        sa.Column("received_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["peer_id"],
+            ["peers.id"],
+            name=op.f("fk_remote_profiles_peer_id_peers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_remote_profiles")),
+        sa.UniqueConstraint("actor_url", name=op.f("uq_remote_profiles_actor_url")),
+    )
+    with op.batch_alter_table("remote_profiles", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_remote_profiles_peer_id"), ["peer_id"], unique=False)
+
+    op.create_table(
+        "tombstones",
+        sa.Column("actor_url", sa.String(length=500), nullable=False),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("deleted", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_tombstones_peer_id_peers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("actor_url", name=op.f("pk_tombstones")),
+    )
+    with op.batch_alter_table("tombstones", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_tombstones_peer_id"), ["peer_id"], unique=False)
+
+    op.create_table(
+        "messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("activity_id", sa.String(length=500), nullable=False),
+        sa.Column("note_id", sa.String(length=500), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("notify", sa.String(length=8), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_messages_contact_id_contacts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.UniqueConstraint("activity_id", name=op.f("uq_messages_activity_id")),
+        sa.UniqueConstraint("note_id", name=op.f("uq_messages_note_id")),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_messages_contact_created", ["contact_id", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_messages_notify", ["notify", "id"], unique=False)
+
+    op.create_table(
+        "reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("origin", sa.String(length=12), nullable=False),
+        sa.Column("reporter_id", sa.Integer(), nullable=True),
+        sa.Column("subject_id", sa.Integer(), nullable=True),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("peer_id", sa.Integer(), nullable=True),
+        sa.Column("reported_actor", sa.String(length=500), nullable=False),
+        sa.Column("activity_id", sa.String(length=500), nullable=True),
+        sa.Column("reason", sa.String(length=16), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("messages", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("handled_by", sa.Integer(), nullable=True),
+        sa.Column("handled_at", node.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_reports_contact_id_contacts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["handled_by"],
+            ["residents.id"],
+            name=op.f("fk_reports_handled_by_residents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_reports_peer_id_peers"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["reporter_id"],
+            ["residents.id"],
+            name=op.f("fk_reports_reporter_id_residents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_id"],
+            ["residents.id"],
+            name=op.f("fk_reports_subject_id_residents"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
+        sa.UniqueConstraint("activity_id", name=op.f("uq_reports_activity_id")),
+    )
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reports_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reports_reporter_id"), ["reporter_id"], unique=False)
+        batch_op.create_index("ix_reports_state_created", ["state", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reports_subject_id"), ["subject_id"], unique=False)
+
+    op.create_table(
+        "suggestions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("remote_profile_id", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(precision=53), nullable=False),
+        sa.Column("computed_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_suggestions_peer_id_peers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["remote_profile_id"],
+            ["remote_profiles.id"],
+            name=op.f("fk_suggestions_remote_profile_id_remote_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_suggestions_resident_id_residents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suggestions")),
+    )
+    with op.batch_alter_table("suggestions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_suggestions_peer_id"), ["peer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_suggestions_remote_profile_id"), ["remote_profile_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_suggestions_resident_peer", ["resident_id", "peer_id", "rank"], unique=False
+        )
+
+    op.create_table(
+        "twins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("peer_id", sa.Integer(), nullable=False),
+        sa.Column("remote_profile_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(precision=53), nullable=False),
+        sa.Column("computed_at", node.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["peer_id"], ["peers.id"], name=op.f("fk_twins_peer_id_peers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["remote_profile_id"],
+            ["remote_profiles.id"],
+            name=op.f("fk_twins_remote_profile_id_remote_profiles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"],
+            ["residents.id"],
+            name=op.f("fk_twins_resident_id_residents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_twins")),
+    )
+    with op.batch_alter_table("twins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_twins_peer_id"), ["peer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_twins_remote_profile_id"), ["remote_profile_id"], unique=False
+        )
+        batch_op.create_index("ix_twins_resident_peer", ["resident_id", "peer_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("twins", schema=None) as batch_op:
+        batch_op.drop_index("ix_twins_resident_peer")
+        batch_op.drop_index(batch_op.f("ix_twins_remote_profile_id"))
+        batch_op.drop_index(batch_op.f("ix_twins_peer_id"))
+
+    op.drop_table("twins")
+    with op.batch_alter_table("suggestions", schema=None) as batch_op:
+        batch_op.drop_index("ix_suggestions_resident_peer")
+        batch_op.drop_index(batch_op.f("ix_suggestions_remote_profile_id"))
+        batch_op.drop_index(batch_op.f("ix_suggestions_peer_id"))
+
+    op.drop_table("suggestions")
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reports_subject_id"))
+        batch_op.drop_index("ix_reports_state_created")
+        batch_op.drop_index(batch_op.f("ix_reports_reporter_id"))
+        batch_op.drop_index(batch_op.f("ix_reports_contact_id"))
+
+    op.drop_table("reports")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_notify")
+        batch_op.drop_index("ix_messages_contact_created")
+
+    op.drop_table("messages")
+    with op.batch_alter_table("tombstones", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tombstones_peer_id"))
+
+    op.drop_table("tombstones")
+    with op.batch_alter_table("remote_profiles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_remote_profiles_peer_id"))
+
+    op.drop_table("remote_profiles")
+    op.drop_table("published_vectors")
+    with op.batch_alter_table("pseudonyms", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pseudonyms_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_pseudonyms_peer_id"))
+        batch_op.drop_index("ix_pseudonyms_peer_current")
+
+    op.drop_table("pseudonyms")
     op.drop_table("profiles")
     with op.batch_alter_table("peer_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_peer_keys_peer_id"))
+        batch_op.drop_index(batch_op.f("ix_peer_keys_key_id"))
 
     op.drop_table("peer_keys")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -220,18 +552,27 @@ def downgrade() -> None:
     op.drop_table("outbox")
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_sessions_resident_id"))
+        batch_op.drop_index("ix_login_sessions_last_seen_at")
 
     op.drop_table("login_sessions")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_pending")
 
     op.drop_table("inbox")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contacts_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_contacts_remote_actor"))
+        batch_op.drop_index(batch_op.f("ix_contacts_peer_id"))
+        batch_op.drop_index(batch_op.f("ix_contacts_local_actor"))
+
+    op.drop_table("contacts")
     with op.batch_alter_table("account_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_account_tokens_resident_id"))
         batch_op.drop_index("ix_account_tokens_purpose_resident")
 
     op.drop_table("account_tokens")
     op.drop_table("residents")
+    op.drop_table("publication_state")
     with op.batch_alter_table("peers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_peers_origin"))
 

@@ -1,0 +1,76 @@
+"""Writing the demo residents into a node's database through the node's services.
+
+Profiles go through :func:`node.services.profiles.save_profile`, so every demo
+profile passes the same rules as one typed into the wizard. Accounts are created
+already confirmed, with one shared password hash: the demo residents all share
+the published demo password, and hashing it a few hundred times with Argon2 would
+make the first start of the demo take half a minute for nothing.
+
+Seeding happens before the node runs, so no publisher is bound to the session and
+the profile hook skips publication (its warning is silenced here): the node's
+reconciliation at start-up publishes the whole population in one go, which is the
+path a node restored from a backup takes too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..db import transaction
+from ..models import Resident, utcnow
+from ..services import passwords, profile_events, profiles
+from ..services.accounts import normalise_email
+from .population import DEMO_PASSWORD, DemoResident
+
+
+@contextmanager
+def _quiet_publication_hook() -> Iterator[None]:
+    hook_log = logging.getLogger(profile_events.__name__)
+    previous = hook_log.level
+    hook_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hook_log.setLevel(previous)
+
+
+async def resident_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Resident)) or 0)
+
+
+async def enrol(session: AsyncSession, resident: DemoResident, password_hash: str) -> Resident:
+    """One confirmed account with its profile, in the caller's transaction."""
+    row = Resident(
+        email=normalise_email(resident.email),
+        password_hash=password_hash,
+        display_name=resident.display_name,
+        kind=resident.kind,
+        language=resident.language,
+        email_verified_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    await profiles.save_profile(session, row, resident.profile)
+    return row
+
+
+async def seed(
+    sessions: async_sessionmaker[AsyncSession],
+    residents: Sequence[DemoResident],
+    password: str = DEMO_PASSWORD,
+) -> int:
+    """Create the residents unless the node has residents already; how many were created."""
+    if await resident_count(sessions):
+        return 0
+    password_hash = await passwords.hash_password(password)
+    with _quiet_publication_hook():
+        async with transaction(sessions) as session:
+            for resident in residents:
+                await enrol(session, resident, password_hash)
+    return len(residents)

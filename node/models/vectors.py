@@ -1,0 +1,90 @@
+"""The shared interest vectors on this node: what it published about its own residents
+(under which pseudonym towards which peer) and what it holds of each peer's residents.
+
+Only the coarse codes of DESIGN.md section 4 are stored here; names, e-mail addresses
+and free text stay in the residents tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class Pseudonym(Base):
+    """A resident's name towards one peer. Kept after withdrawal (``resident_id`` then
+    cleared on account deletion) so that the pseudonym actor answers 410, not 404, and
+    can never be issued to someone else."""
+
+    __tablename__ = "pseudonyms"
+    __table_args__ = (UniqueConstraint("resident_id", "peer_id", "epoch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
+    epoch: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class PublishedVector(Base):
+    """The generalised vector of one resident exactly as peers were told it (without the
+    per-peer ``id``). Matching reads the local side from here, never from the profile,
+    so that both nodes score the very same vectors."""
+
+    __tablename__ = "published_vectors"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    vector: Mapped[dict[str, Any]]
+    digest: Mapped[str] = mapped_column(String(64))
+    updated: Mapped[datetime]
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublicationState(Base):
+    """One row: a counter every publication raises. A process keeps its generalisation
+    index in memory only while the counter says nobody else published since."""
+
+    __tablename__ = "publication_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(default=0)
+
+
+class RemoteProfile(Base):
+    """A peer resident's vector as received (validated, unknown codes already dropped)."""
+
+    __tablename__ = "remote_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
+    actor_url: Mapped[str] = mapped_column(String(500), unique=True)
+    vector: Mapped[dict[str, Any]]
+    updated: Mapped[datetime]
+    dropped_codes: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tombstone(Base):
+    """A withdrawn peer pseudonym: an ``Update`` that is not newer than ``deleted`` (sent
+    before the withdrawal, arriving late) must not bring the profile back."""
+
+    __tablename__ = "tombstones"
+
+    actor_url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
+    deleted: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_pseudonyms_peer_current", Pseudonym.peer_id, Pseudonym.withdrawn_at, Pseudonym.pseudonym)

@@ -1,0 +1,164 @@
+"""The dependency direction of DESIGN.md section 2, checked on the source itself:
+
+    web ──► node ──► federation
+      │       │  └─► matching
+      └───────┴────► (matching, federation: pure libraries)
+
+Every module of the four packages is parsed (not imported) and each import, relative
+ones resolved, is held against the rules. ``importlib.import_module("…")`` with a
+literal name counts as an import too, so a rule cannot be dodged by a string.
+
+"web holds no SQL" is checked as: nothing in ``web/`` imports SQLAlchemy at run time.
+A session type named in annotations only (under ``if TYPE_CHECKING:``) builds no
+query, so it is allowed; the package rules allow no exception at all.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("matching", "federation", "node", "web")
+
+# package -> top-level modules it must never import
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "matching": frozenset({"node", "web", "federation", "sqlalchemy", "aiohttp", "httpx"}),
+    "federation": frozenset({"node", "web", "matching", "sqlalchemy"}),
+    "node": frozenset({"web"}),
+    "web": frozenset(),
+}
+# package -> top-level modules it must not import at run time (annotations may name them)
+FORBIDDEN_AT_RUN_TIME: dict[str, frozenset[str]] = {
+    "web": frozenset({"sqlalchemy"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    file: Path
+    line: int
+    module: str
+    type_only: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.file.relative_to(ROOT)}:{self.line} imports {self.module}"
+
+
+def module_name(file: Path, root: Path = ROOT) -> str:
+    parts = list(file.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(file: Path, root: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module_name(file, root).split(".")
+    if file.name != "__init__.py":
+        package.pop()
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _type_checking_block(node: ast.AST) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The literal module name of ``import_module("…")`` / ``__import__("…")``."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    first = node.args[0]
+    if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+        return first.value if isinstance(first.value, str) else None
+    return None
+
+
+def _walk(file: Path, root: Path, node: ast.AST, type_only: bool) -> Iterator[Import]:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            yield Import(file, node.lineno, alias.name, type_only)
+    elif isinstance(node, ast.ImportFrom):
+        module = _resolve(file, root, node)
+        yield Import(file, node.lineno, module, type_only)
+        # "from . import x" and "from node import web" name modules in the names
+        for alias in node.names:
+            yield Import(file, node.lineno, f"{module}.{alias.name}", type_only)
+    elif (dynamic := _dynamic_import(node)) is not None:
+        yield Import(file, getattr(node, "lineno", 0), dynamic, type_only)
+    if _type_checking_block(node):
+        assert isinstance(node, ast.If)
+        for child in node.body:
+            yield from _walk(file, root, child, True)
+        for child in node.orelse:
+            yield from _walk(file, root, child, type_only)
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _walk(file, root, child, type_only)
+
+
+def imports(file: Path, root: Path = ROOT) -> Iterator[Import]:
+    tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    yield from _walk(file, root, tree, False)
+
+
+def modules_of(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def test_every_package_has_modules() -> None:
+    for package in PACKAGES:
+        assert modules_of(package), f"{package}/ has no modules"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_dependency_direction(package: str) -> None:
+    forbidden = FORBIDDEN[package]
+    at_run_time = FORBIDDEN_AT_RUN_TIME.get(package, frozenset())
+    violations = [
+        str(found)
+        for file in modules_of(package)
+        for found in imports(file)
+        if found.module.split(".")[0] in forbidden
+        or (found.module.split(".")[0] in at_run_time and not found.type_only)
+    ]
+    assert not violations, "\n".join(violations)
+
+
+def test_the_checker_resolves_relative_guarded_and_dynamic_imports(tmp_path: Path) -> None:
+    """The rules are only as good as the import resolution; check it on known cases."""
+    package = tmp_path / "web" / "pages"
+    package.mkdir(parents=True)
+    sample = package / "sample.py"
+    sample.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from ..forms import base\n"
+        "from . import other\n"
+        "import importlib\n"
+        "if TYPE_CHECKING:\n"
+        "    from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "else:\n"
+        "    import json\n"
+        "def later():\n"
+        "    return importlib.import_module('node.services.contacts')\n"
+    )
+    found = {(i.module, i.type_only) for i in imports(sample, tmp_path)}
+    assert ("web.forms", False) in found
+    assert ("web.forms.base", False) in found
+    assert ("web.pages.other", False) in found
+    assert ("sqlalchemy.ext.asyncio", True) in found
+    assert ("json", False) in found
+    assert ("node.services.contacts", False) in found

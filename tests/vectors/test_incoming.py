@@ -1,0 +1,219 @@
+"""Vectors a peer sends are validated before anything is stored, and stored by the
+newest-wins and tombstone rules. The requests here are signed by hand with Cholet's
+real keys, so each rule is met by exactly the malformed input it is about."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from support.federation import FAST, signed
+from support.nodes import RunningNode, node_pair
+from support.population import acquainted, remote_vectors
+
+from federation.proofs import create_proof
+from node.services.remote_vectors import VECTOR_STATS
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def stamp(minutes: int) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+def vector(cholet: RunningNode, pseudonym: str = "a" * 64, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "InterestProfile",
+        "id": f"{cholet.url}/p/{pseudonym}",
+        "kind": "person",
+        "interests": ["music_making.choir", "sport.cycling"],
+        "occupation": "23",
+        "languages": {"de": "B2", "fr": "native"},
+        "learning": ["de"],
+        "ageBand": "30-39",
+        "childrenAgeBands": [],
+        "updated": stamp(0),
+        **fields,
+    }
+
+
+def activity(
+    cholet: RunningNode,
+    kind: str,
+    target: dict[str, Any],
+    *,
+    actor: str | None = None,
+    key: Ed25519PrivateKey | None = None,
+    proof: bool = True,
+) -> dict[str, Any]:
+    document = {
+        "@context": ["https://www.w3.org/ns/activitystreams"],
+        "id": f"{cholet.url}/activities/{uuid.uuid4()}",
+        "type": kind,
+        "actor": actor or target["id"],
+        "object": target,
+    }
+    if not proof:
+        return document
+    return create_proof(
+        document, key or cholet.keys.ed25519, f"{cholet.config.actor_url}#ed25519-key"
+    )
+
+
+def withdrawal(cholet: RunningNode, pseudonym: str, minutes: int) -> dict[str, Any]:
+    actor = f"{cholet.url}/p/{pseudonym}"
+    return activity(
+        cholet,
+        "Delete",
+        {"type": "Tombstone", "id": actor, "formerType": "Person", "deleted": stamp(minutes)},
+    )
+
+
+async def post(
+    client: httpx.AsyncClient, oldenburg: RunningNode, cholet: RunningNode, document: Any
+) -> httpx.Response:
+    url = f"{oldenburg.url}/inbox"
+    headers, body = signed(url, document, signer=cholet)
+    return await client.post(url, headers=headers, content=body)
+
+
+@pytest.fixture
+async def pair(tmp_path: Path):
+    async with node_pair(tmp_path, extensions=[], overrides=FAST) as (oldenburg, cholet):
+        await acquainted(oldenburg, cholet)
+        yield oldenburg, cholet
+
+
+BAD_SHAPES = [
+    pytest.param({"interests": "sport.cycling"}, id="interests-not-a-list"),
+    pytest.param({"interests": [1, 2]}, id="interest-not-a-string"),
+    pytest.param({"languages": ["de", "fr"]}, id="languages-not-an-object"),
+    pytest.param({"languages": {"de": "fluent"}}, id="level-not-cefr"),
+    pytest.param({"kind": 42}, id="kind-not-a-string"),
+    pytest.param({"kind": "company"}, id="unknown-kind"),
+    pytest.param({"interests": [f"sport.x{i}" for i in range(40)]}, id="too-many-interests"),
+    pytest.param({"learning": ["de"] * 60}, id="too-many-learning"),
+    pytest.param({"ageBand": "x" * 500}, id="oversized-value"),
+    pytest.param({"updated": "yesterday"}, id="updated-not-a-timestamp"),
+    pytest.param({"updated": ""}, id="updated-missing"),
+    pytest.param({"displayName": "Jeanne"}, id="personal-field"),
+    pytest.param({"type": "Person"}, id="wrong-type"),
+]
+
+
+@pytest.mark.parametrize("change", BAD_SHAPES)
+async def test_malformed_vectors_get_400_and_store_nothing(pair, change: dict[str, Any]) -> None:
+    oldenburg, cholet = pair
+    document = activity(cholet, "Update", vector(cholet, **change))
+    async with httpx.AsyncClient() as client:
+        response = await post(client, oldenburg, cholet, document)
+    assert response.status_code == 400, response.text
+    assert await remote_vectors(oldenburg) == {}
+
+
+async def test_a_vector_for_another_origin_gets_403(pair) -> None:
+    oldenburg, cholet = pair
+    foreign = vector(cholet, id="http://elsewhere.example/p/" + "b" * 64)
+    document = activity(cholet, "Update", foreign, actor=f"{cholet.url}/p/{'a' * 64}")
+    async with httpx.AsyncClient() as client:
+        response = await post(client, oldenburg, cholet, document)
+        assert response.status_code == 403, response.text
+        assert "origin" in response.text
+        # Also for a withdrawal of somebody else's pseudonym.
+        document = activity(
+            cholet,
+            "Delete",
+            {"type": "Tombstone", "id": foreign["id"], "deleted": stamp(1)},
+            actor=f"{cholet.url}/p/{'a' * 64}",
+        )
+        response = await post(client, oldenburg, cholet, document)
+        assert response.status_code == 403, response.text
+    assert await remote_vectors(oldenburg) == {}
+
+
+async def test_the_integrity_proof_must_verify_with_the_pinned_key(pair) -> None:
+    oldenburg, cholet = pair
+    async with httpx.AsyncClient() as client:
+        unsigned = activity(cholet, "Update", vector(cholet), proof=False)
+        assert (await post(client, oldenburg, cholet, unsigned)).status_code == 403
+        forged = activity(cholet, "Update", vector(cholet), key=Ed25519PrivateKey.generate())
+        assert (await post(client, oldenburg, cholet, forged)).status_code == 403
+        tampered = activity(cholet, "Update", vector(cholet))
+        tampered["object"]["interests"] = ["games.chess"]
+        assert (await post(client, oldenburg, cholet, tampered)).status_code == 403
+        assert await remote_vectors(oldenburg) == {}
+        genuine = activity(cholet, "Update", vector(cholet))
+        assert (await post(client, oldenburg, cholet, genuine)).status_code == 202
+    assert len(await remote_vectors(oldenburg)) == 1
+
+
+async def test_unknown_codes_fall_back_or_are_dropped_and_counted(pair) -> None:
+    oldenburg, cholet = pair
+    newer_taxonomy = vector(
+        cholet,
+        interests=["sport.quidditch", "underwater_basket_weaving.expert", "music_making.choir"],
+        languages={"fr": "native", "de": "B2", "qq": "B1"},
+        occupation="99",
+    )
+    async with httpx.AsyncClient() as client:
+        response = await post(client, oldenburg, cholet, activity(cholet, "Update", newer_taxonomy))
+    assert response.status_code == 202, response.text
+    [stored] = (await remote_vectors(oldenburg)).values()
+    assert stored["interests"] == ["music_making.choir", "sport"]
+    assert stored["languages"] == {"de": "B2", "fr": "native"}
+    assert oldenburg.app is not None
+    stats = oldenburg.app[VECTOR_STATS]
+    assert stats.dropped_codes >= 4  # quidditch, weaving, qq, 99
+    assert stats.profiles_with_dropped_codes == 1
+
+
+async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) -> None:
+    oldenburg, cholet = pair
+    pseudonym = "c" * 64
+    actor = f"{cholet.url}/p/{pseudonym}"
+
+    def update(minutes: int, interests: list[str]) -> dict[str, Any]:
+        return activity(
+            cholet,
+            "Update",
+            vector(cholet, pseudonym, updated=stamp(minutes), interests=interests),
+        )
+
+    async def held() -> list[str] | None:
+        vectors = await remote_vectors(oldenburg)
+        return vectors[actor]["interests"] if actor in vectors else None
+
+    async with httpx.AsyncClient() as client:
+        assert (
+            await post(client, oldenburg, cholet, update(20, ["sport.running"]))
+        ).status_code == 202
+        assert await held() == ["sport.running"]
+        # Delivered late: written before the one above.
+        assert (
+            await post(client, oldenburg, cholet, update(10, ["games.chess"]))
+        ).status_code == 202
+        assert await held() == ["sport.running"]
+        assert (
+            await post(client, oldenburg, cholet, withdrawal(cholet, pseudonym, 30))
+        ).status_code == 202
+        assert await held() is None
+        # An update sent before the withdrawal must not bring the profile back ...
+        assert (
+            await post(client, oldenburg, cholet, update(25, ["sport.rowing"]))
+        ).status_code == 202
+        assert await held() is None
+        # ... a resumed profile (updated after the withdrawal) may.
+        assert (
+            await post(client, oldenburg, cholet, update(40, ["sport.sailing"]))
+        ).status_code == 202
+        assert await held() == ["sport.sailing"]
+        # A withdrawal older than the resumed profile changes nothing.
+        assert (
+            await post(client, oldenburg, cholet, withdrawal(cholet, pseudonym, 35))
+        ).status_code == 202
+        assert await held() == ["sport.sailing"]

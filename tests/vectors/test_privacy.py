@@ -1,0 +1,193 @@
+"""What leaves a node about its residents: the coarse vector, under per-peer pseudonyms,
+k-anonymised, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from support.federation import FAST, wait_for
+from support.nodes import node_pair
+from support.population import (
+    add_resident,
+    delivered,
+    person,
+    pseudonym_urls,
+    remote_vectors,
+    signed_fetch,
+    sync,
+)
+
+from node import appkeys
+from node.db import transaction
+from node.models import InboxActivity, OutboxActivity, Resident
+from node.services.vector_publication import reset_pseudonym
+
+MARKERS = ("QXMARKERNAME", "qxmarker-mail", "QXMARKERABOUT", "Quixotic Zebra")
+
+
+async def _everything_sent(client: httpx.AsyncClient, oldenburg, cholet) -> str:
+    """Every byte Oldenburg sent Cholet: the activities as Cholet stored them, and the
+    full vector set and pseudonym actors as Cholet fetches them."""
+    parts = []
+    async with cholet.app[appkeys.SESSIONS]() as session:
+        for row in (await session.scalars(select(InboxActivity))).all():
+            parts.append(json.dumps(row.payload, ensure_ascii=False))
+    url: str | None = f"{oldenburg.url}/vectors"
+    collection = await signed_fetch(client, url, cholet)
+    parts.append(json.dumps(collection, ensure_ascii=False))
+    url = collection["first"]
+    actors = []
+    while url:
+        page = await signed_fetch(client, url, cholet)
+        parts.append(json.dumps(page, ensure_ascii=False))
+        actors += [item["id"] for item in page["orderedItems"]]
+        url = page.get("next")
+    for actor in actors:
+        parts.append(json.dumps(await signed_fetch(client, actor, cholet), ensure_ascii=False))
+    assert actors, "nothing was published: the scan would prove nothing"
+    return "\n".join(parts)
+
+
+async def test_no_name_mail_or_free_text_reaches_the_peer(tmp_path: Path) -> None:
+    async with node_pair(tmp_path, extensions=[], overrides=FAST) as (oldenburg, cholet):
+        for i in range(3):
+            await add_resident(
+                oldenburg,
+                person(
+                    ["sport.cycling", "music_making.choir"],
+                    about=f"{MARKERS[2]} {MARKERS[3]} lives at Marker Street {i}",
+                ),
+                name=f"{MARKERS[0]} {i}",
+                email=f"{MARKERS[1]}-{i}@example.org",
+            )
+        await delivered(oldenburg)
+        await sync(cholet, oldenburg)
+        async with httpx.AsyncClient() as client:
+            sent = await _everything_sent(client, oldenburg, cholet)
+        for marker in MARKERS:
+            assert marker.lower() not in sent.lower(), marker
+        held = await remote_vectors(cholet)
+        assert len(held) == 3
+        vector = next(iter(held.values()))
+        assert set(vector) == {
+            "type", "id", "kind", "interests", "occupation", "languages", "learning",
+            "ageBand", "childrenAgeBands", "updated",
+        }  # fmt: skip
+        assert vector["interests"] == ["music_making.choir", "sport.cycling"]
+
+
+async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: Path) -> None:
+    taastrup = "http://127.0.0.1:9/actor"  # a second partner city, never reachable here
+
+    def second_peer(oldenburg, cholet) -> None:
+        peers = [*oldenburg.config.peers]
+        document = oldenburg.config.model_dump(exclude={"data_dir", "source"})
+        document["peers"] = [p.model_dump() for p in peers] + [{"actor_url": taastrup}]
+        from node.config import config_from_mapping
+
+        oldenburg.config = config_from_mapping(
+            document, data_dir=oldenburg.config.data_dir, environ={}
+        )
+
+    async with node_pair(tmp_path, extensions=[], overrides=FAST, configure=second_peer) as (
+        oldenburg,
+        cholet,
+    ):
+        resident_id = await add_resident(oldenburg, person(["sport.cycling"]))
+        urls = await pseudonym_urls(oldenburg, resident_id)
+        towards_cholet, towards_taastrup = urls[cholet.config.actor_url], urls[taastrup]
+        assert towards_cholet != towards_taastrup
+        a, b = towards_cholet.rsplit("/", 1)[1], towards_taastrup.rsplit("/", 1)[1]
+        assert len(a) == len(b) == 64
+        assert sum(x == y for x, y in zip(a, b, strict=True)) < 16  # unrelated digits
+        await delivered_to(oldenburg, cholet)
+        assert set(await remote_vectors(cholet)) == {towards_cholet}
+
+        async with transaction(oldenburg.app[appkeys.SESSIONS]) as session:
+            resident = await session.get(Resident, resident_id)
+            await reset_pseudonym(session, resident)
+        new = (await pseudonym_urls(oldenburg, resident_id))[cholet.config.actor_url]
+        assert new != towards_cholet
+        await delivered_to(oldenburg, cholet)
+
+        async def moved() -> bool:
+            return set(await remote_vectors(cholet)) == {new}
+
+        await wait_for(moved, what="Cholet holding only the new pseudonym")
+        async with httpx.AsyncClient() as client:
+            gone = await client.get(towards_cholet, headers={"Accept": "application/activity+json"})
+            assert gone.status_code == 401  # unsigned: peers only
+            from node.services.peer_fetch import PeerFetchError
+
+            try:
+                await signed_fetch(client, towards_cholet, cholet)
+            except PeerFetchError as exc:
+                assert exc.status == 410
+            else:
+                raise AssertionError("the withdrawn pseudonym still resolves")
+            actor = await signed_fetch(client, new, cholet)
+        assert actor["type"] == "Person" and actor["id"] == new
+        assert "name" not in actor and "preferredUsername" not in actor
+        deletes = [row.payload for row in await _outbox(oldenburg) if row.activity_type == "Delete"]
+        assert {d["object"]["id"] for d in deletes} >= {towards_cholet, towards_taastrup}
+
+
+async def delivered_to(node, other) -> None:
+    """Deliveries to ``other`` done (rows for an unreachable third peer may wait)."""
+    from support.population import peer_id
+
+    target = await peer_id(node, other)
+
+    async def done() -> bool:
+        from node.workers.delivery import wake
+
+        wake(node.app)
+        return not [
+            row
+            for row in await _outbox(node)
+            if row.peer_id == target and row.state in ("pending", "sending")
+        ]
+
+    await wait_for(done, within=30, what="deliveries to the peer")
+
+
+async def _outbox(node) -> list[OutboxActivity]:
+    async with node.app[appkeys.SESSIONS]() as session:
+        return list((await session.scalars(select(OutboxActivity))).all())
+
+
+async def test_rare_values_are_generalised_before_they_leave(tmp_path: Path) -> None:
+    async with node_pair(
+        tmp_path, extensions=[], overrides={**FAST, "matching": {"k_anonymity": 3}}
+    ) as (
+        oldenburg,
+        cholet,
+    ):
+        for _ in range(3):
+            await add_resident(oldenburg, person(["sport.cycling", "music_making.choir"]))
+        # Three rare sports, one resident each: each alone would single someone out,
+        # together they are three residents doing "sport".
+        rare_sports = []
+        for sport in ("sport.rowing", "sport.sailing", "sport.climbing"):
+            rare_sports.append(await add_resident(oldenburg, person([sport, "music_making.choir"])))
+        loner = await add_resident(
+            oldenburg,
+            person(["games.chess", "music_making.choir"], occupation="71", age_band="70-79"),
+        )
+        await delivered(oldenburg)
+        await sync(cholet, oldenburg)
+        held = await remote_vectors(cholet)
+        assert len(held) == 7
+        everything = json.dumps(held)
+        for rare in ("sport.rowing", "sport.sailing", "sport.climbing", "games", '"71"', "70-79"):
+            assert rare not in everything, rare
+        peer = cholet.config.actor_url
+        for resident_id in rare_sports:
+            vector = held[(await pseudonym_urls(oldenburg, resident_id))[peer]]
+            assert vector["interests"] == ["music_making.choir", "sport"]
+        vector = held[(await pseudonym_urls(oldenburg, loner))[peer]]
+        assert vector["interests"] == ["music_making.choir"]  # chess had no safe parent
+        assert vector["occupation"] is None and vector["ageBand"] is None

@@ -1,0 +1,33 @@
+"""Mein Zwilling / Mon jumeau / My twin: the twin and the top suggestions per partner
+city, with the score and the reason in the viewer's language."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import appkeys
+from node.db import transaction
+from node.services import accounts, contact_views
+from node.services.twin_view import twin_overview
+
+from ..access import require_resident
+from ..keys import PAGE
+from ..rendering import render
+from ..routing import page
+
+
+@page
+async def twin(request: web.Request) -> web.StreamResponse:
+    resident = require_resident(request)
+    language = request[PAGE].language
+    async with transaction(request.app[appkeys.SESSIONS]) as session:
+        attached = await accounts.get_resident(session, resident.id)
+        if attached is None:
+            raise web.HTTPSeeOther("/login")
+        overview = await twin_overview(session, attached, language)
+        contacts = await contact_views.standings_for(session, attached)
+    return await render(request, "twin/index.html", {"overview": overview, "contacts": contacts})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/twin", twin, name="twin")
