@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.activities import origin
@@ -40,6 +40,8 @@ from ..models import Peer, RemoteProfile, Tombstone, utcnow
 from ..repositories import peers as peer_repo
 
 log = logging.getLogger(__name__)
+
+_LOCK_SPACE = 0x5A57  # advisory lock namespace of the vector store
 
 
 class ForeignProfile(ValueError):
@@ -128,6 +130,17 @@ async def verify_peer_proof(
     return check_proof(document, peer, await proof_keys(session, peer))
 
 
+async def _lock_peer(session: AsyncSession, peer: Peer) -> None:
+    """One writer of a peer's vectors at a time: an ``Update`` arriving during a resync
+    would otherwise insert the same row twice. On PostgreSQL a transaction-scoped
+    advisory lock per peer; SQLite already serialises writers at BEGIN."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :peer)"),
+            {"space": _LOCK_SPACE, "peer": peer.id},
+        )
+
+
 def same_origin(url: str, expected: str) -> bool:
     try:
         return origin(url) == expected
@@ -143,6 +156,7 @@ async def store_update(
     updated = parse_moment(profile.updated)
     if updated is None:
         raise ProfileFormatError("updated must be an ISO 8601 timestamp with a time zone")
+    await _lock_peer(session, peer)
     tombstone = await session.get(Tombstone, profile.id)
     row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == profile.id))
     outcome = _decide(updated, row, tombstone)
@@ -213,6 +227,7 @@ async def store_withdrawal(
     """Drop the peer resident's vector (and with it, through the foreign keys, every
     suggestion and twin naming it) and remember the withdrawal. False when the stored
     vector is newer than the withdrawal (a resumed profile overtook the Delete)."""
+    await _lock_peer(session, peer)
     row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == actor_url))
     tombstone = await session.get(Tombstone, actor_url)
     if tombstone is None:
@@ -241,6 +256,7 @@ async def reconcile(
     A vector missing from the set is removed, unless it arrived after the fetch began
     (an ``Update`` that overtook the resync is newer than the set, not stale).
     """
+    await _lock_peer(session, peer)
     existing = {
         row.actor_url: row
         for row in (

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Peer, Pseudonym, PublishedVector, Resident
-from . import pseudonyms
+from . import pseudonyms, vector_population
 from .vector_activities import Publisher, timestamp, wire_profile
 
 PAGE_SIZE = 500
@@ -40,6 +40,7 @@ def _current(peer: Peer) -> Any:
 async def prepare(session: AsyncSession, publisher: Publisher, peer: Peer) -> None:
     """Create the pseudonym rows a peer's full set needs (a peer added after the
     residents published has none yet)."""
+    await vector_population.serialise(session)
     rows = await session.execute(
         select(Resident.id, Resident.pseudonym_epoch).join(
             PublishedVector, PublishedVector.resident_id == Resident.id

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.profile import KINDS, InterestProfile, Kind
@@ -24,6 +24,7 @@ from .generalisation import Generaliser
 
 _STATE_ROW = 1
 _CHUNK = 500
+_ADVISORY_LOCK = 0x5A57_0001  # one publication at a time per database (PostgreSQL)
 
 
 def encode(resident_id: int, kind: str, profile: Any) -> InterestProfile:
@@ -92,6 +93,15 @@ async def eligible(
         for chunk in chunks(list(only)):
             rows += (await session.execute(statement.where(Resident.id.in_(chunk)))).all()
     return {row.id: encode(row.id, row.kind, row) for row in rows}
+
+
+async def serialise(session: AsyncSession) -> None:
+    """Publications (and anything else writing pseudonym or vector rows of this node)
+    must not interleave, or the index and the rows would disagree and two writers could
+    insert the same row. On PostgreSQL the second waits here for the first to commit;
+    SQLite already serialises writers at BEGIN."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
 
 
 async def generation(session: AsyncSession) -> int:

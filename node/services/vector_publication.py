@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..models import Peer, Pseudonym, PublishedVector, Resident, Suggestion, Twin, utcnow
@@ -32,7 +32,6 @@ from .vector_population import chunks, digest, stored_form
 log = logging.getLogger(__name__)
 
 INFO_KEY = "zwilling.publisher"
-_ADVISORY_LOCK = 0x5A57_0001  # one publication at a time per database (PostgreSQL)
 
 
 def bind(sessions: async_sessionmaker[AsyncSession], publisher: Publisher) -> None:
@@ -63,13 +62,6 @@ class PublicationResult:
         return bool(self.updated or self.withdrawn or self.orphans)
 
 
-async def _serialise(session: AsyncSession) -> None:
-    """Publications must not interleave (the index and the vector rows would disagree);
-    on PostgreSQL the second waits here, SQLite already serialises writers at BEGIN."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
-
-
 async def publish_changes(
     session: AsyncSession,
     publisher: Publisher,
@@ -85,7 +77,7 @@ async def publish_changes(
     withdraws pseudonyms left current by anything that bypassed the hooks, and creates
     missing pseudonym rows for peers added later.
     """
-    await _serialise(session)
+    await vector_population.serialise(session)
     now = utcnow()
     cache = publisher.population
     generation = await vector_population.generation(session)
@@ -344,7 +336,7 @@ async def reset_pseudonym(
     publisher = publisher or bound_publisher(session)
     if publisher is None:
         raise NoPublisher("reset_pseudonym needs a session of the running node")
-    await _serialise(session)
+    await vector_population.serialise(session)
     now = utcnow()
     await _send_deletes(
         session, publisher, await pseudonyms.withdraw(session, resident.id, when=now), now
