@@ -10,6 +10,11 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import select
+
+from node import appkeys
+from node.db import create_engine
+from node.models import Message, OutboxActivity, Pseudonym, Report, Resident, utcnow
+from node.services import contacts, messages
 from support.contacts import (
     ANNA,
     BRUNO,
@@ -23,11 +28,6 @@ from support.contacts import (
 )
 from support.federation import probe, queue, wait_for
 from support.web import Visitor
-
-from node import appkeys
-from node.db import create_engine
-from node.models import Message, OutboxActivity, Pseudonym, Report, Resident, utcnow
-from node.services import contacts, messages
 
 ROOT = Path(__file__).resolve().parents[2]
 

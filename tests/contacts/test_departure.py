@@ -7,6 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
+
+from node import appkeys
+from node.models import OutboxActivity
+from node.services import contacts, messages
+from node.services.contacts import ContactError
 from support.contacts import (
     ANNA,
     ANNA_NAME,
@@ -20,11 +25,6 @@ from support.contacts import (
 from support.federation import wait_for
 from support.population import remote_vectors
 from support.web import PASSWORD, Visitor
-
-from node import appkeys
-from node.models import OutboxActivity
-from node.services import contacts, messages
-from node.services.contacts import ContactError
 
 
 async def test_deleted_account_reaches_the_peer_when_it_returns(tmp_path: Path) -> None:

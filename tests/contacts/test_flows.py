@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from node.services import contacts, messages
+from node.services.contacts import ContactError, is_mutual
 from support.contacts import (
     ANNA,
     ANNA_ABOUT,
@@ -19,9 +21,6 @@ from support.contacts import (
 )
 from support.federation import wait_for
 from support.web import Visitor
-
-from node.services import contacts, messages
-from node.services.contacts import ContactError, is_mutual
 
 
 async def test_request_accept_reveal_and_write_both_ways(tmp_path: Path) -> None:

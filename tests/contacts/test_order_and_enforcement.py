@@ -9,6 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
+
+from node import appkeys
+from node.models import OutboxActivity, Resident
+from node.services import contact_views, contacts, messages
+from node.services.contacts import ContactError, is_mutual
 from support.contacts import (
     ANNA,
     act,
@@ -22,11 +27,6 @@ from support.contacts import (
 )
 from support.federation import wait_for
 from support.web import mails_to
-
-from node import appkeys
-from node.models import OutboxActivity, Resident
-from node.services import contact_views, contacts, messages
-from node.services.contacts import ContactError, is_mutual
 
 NO_CONSENT = "no mutual consent for this pair"
 

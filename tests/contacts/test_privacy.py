@@ -8,6 +8,10 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
+
+from node import appkeys
+from node.models import InboxActivity, OutboxActivity
+from node.services import contacts
 from support.contacts import (
     ANNA,
     ANNA_ABOUT,
@@ -22,10 +26,6 @@ from support.contacts import (
 )
 from support.nodes import RunningNode
 from support.population import signed_fetch
-
-from node import appkeys
-from node.models import InboxActivity, OutboxActivity
-from node.services import contacts
 
 MARKERS = ("qxname", "qxabout", ANNA, BRUNO, "oldenburg.example", "cholet.example")
 

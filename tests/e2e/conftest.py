@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from support.browser import CHROMIUM_ARGS, require_browser
 
 

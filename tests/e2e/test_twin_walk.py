@@ -22,14 +22,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support.browser import ARTIFACTS
-from support.nodes import RunningNode, node_pair
 
 from node import appkeys
 from node.db import transaction
 from node.i18n import Catalogues, load_catalogues
 from node.models import InboxActivity, OutboxActivity
 from node.services import accounts, profiles
+from support.browser import ARTIFACTS
+from support.nodes import RunningNode, node_pair
 from web.app import TRANSLATIONS_DIR
 
 pytestmark = pytest.mark.browser

@@ -12,6 +12,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from sqlalchemy import update
+
+from federation.signatures import parse_signature
+from node import appkeys
+from node.db import transaction
+from node.models import OutboxActivity, utcnow
 from support.federation import (
     FAST,
     ScriptedPeer,
@@ -23,11 +28,6 @@ from support.federation import (
     wait_for,
 )
 from support.nodes import RunningNode, prepare_node
-
-from federation.signatures import parse_signature
-from node import appkeys
-from node.db import transaction
-from node.models import OutboxActivity, utcnow
 
 
 def _overrides(**federation: Any) -> dict[str, Mapping[str, Any]]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from support.federation import FAST, trusting, wait_for
-from support.nodes import node_pair
 
 from federation.documents import ACTIVITY_JSON, JRD_JSON, LD_JSON_AS, NODEINFO_JSON
 from federation.keys import fingerprint, load_public_key_pem, parse_multikey
 from node import appkeys
 from node.db import transaction
 from node.models import Resident
+from support.federation import FAST, trusting, wait_for
+from support.nodes import node_pair
 
 
 async def test_webfinger_finds_the_actor_and_refuses_the_rest(tmp_path: Path) -> None:

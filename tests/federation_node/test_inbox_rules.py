@@ -19,6 +19,11 @@ import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+
+from federation.digest import digest_header
+from federation.keys import generate_rsa_key
+from federation.signatures import sign_request_rfc9421
+from federation.signatures._message import format_http_date
 from support.federation import (
     FAST,
     ProbeLog,
@@ -32,11 +37,6 @@ from support.federation import (
     wait_for,
 )
 from support.nodes import RunningNode, node_pair
-
-from federation.digest import digest_header
-from federation.keys import generate_rsa_key
-from federation.signatures import sign_request_rfc9421
-from federation.signatures._message import format_http_date
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

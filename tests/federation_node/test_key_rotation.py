@@ -12,6 +12,12 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select, update
+
+from federation.keys import fingerprint
+from node import appkeys
+from node.db import transaction
+from node.keys import RSA_FILE, keys_dir, load_keys
+from node.models import PeerKey, utcnow
 from support.federation import (
     FAST,
     ProbeLog,
@@ -24,12 +30,6 @@ from support.federation import (
     wait_for,
 )
 from support.nodes import RunningNode, node_pair, write_config
-
-from federation.keys import fingerprint
-from node import appkeys
-from node.db import transaction
-from node.keys import RSA_FILE, keys_dir, load_keys
-from node.models import PeerKey, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 

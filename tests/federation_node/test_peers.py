@@ -11,6 +11,12 @@ from pathlib import Path
 
 import httpx
 from aiohttp import web
+
+from federation.keys import fingerprint, generate_ed25519_key, generate_rsa_key
+from federation.signatures import sign_request
+from node import appkeys
+from node.models import Peer
+from node.services.peer_fetch import require_peer_signature, signed_get
 from support.databases import scratch_database
 from support.federation import (
     FAST,
@@ -25,12 +31,6 @@ from support.federation import (
     wait_for,
 )
 from support.nodes import RunningNode, node_pair, prepare_node, write_config
-
-from federation.keys import fingerprint, generate_ed25519_key, generate_rsa_key
-from federation.signatures import sign_request
-from node import appkeys
-from node.models import Peer
-from node.services.peer_fetch import require_peer_signature, signed_get
 
 ROOT = Path(__file__).resolve().parents[2]
 

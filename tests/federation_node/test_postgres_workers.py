@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from support.databases import fresh_postgres_database
-from support.federation import FAST, ScriptedPeer, fake_peer, outbox_rows, probe, queue, wait_for
-from support.nodes import RunningNode, prepare_node
 
 from node.app import create_app
 from node.workers.delivery import DeliveryWorker
+from support.databases import fresh_postgres_database
+from support.federation import FAST, ScriptedPeer, fake_peer, outbox_rows, probe, queue, wait_for
+from support.nodes import RunningNode, prepare_node
 
 pytestmark = pytest.mark.postgres
 

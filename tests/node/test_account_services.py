@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from support.nodes import node_document
 
 from node import migrate
 from node.config import Config, config_from_mapping
@@ -21,6 +20,7 @@ from node.services import accounts, login_throttle, profiles, tokens
 from node.services import sessions as session_service
 from node.services.mail import Mailer
 from node.services.profiles import InvalidProfile, ProfileData
+from support.nodes import node_document
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "lantern orchard seventeen"

@@ -8,11 +8,11 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from support.nodes import bound_socket, node_document
 
 from node.config import config_from_mapping
 from node.i18n import load_catalogues
 from node.services.mail import PASSWORD_RESET, Mail, Mailer
+from support.nodes import bound_socket, node_document
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from support.nodes import bound_socket, prepare_node
 
 

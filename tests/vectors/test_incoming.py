@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from support.federation import FAST, signed
-from support.nodes import RunningNode, node_pair
-from support.population import acquainted, remote_vectors
 
 from federation.proofs import create_proof
 from node.services.remote_vectors import VECTOR_STATS
+from support.federation import FAST, signed
+from support.nodes import RunningNode, node_pair
+from support.population import acquainted, remote_vectors
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import select
+
+from node import appkeys
+from node.db import transaction
+from node.models import InboxActivity, OutboxActivity, Resident
+from node.services.vector_publication import reset_pseudonym
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
 from support.population import (
@@ -19,11 +24,6 @@ from support.population import (
     signed_fetch,
     sync,
 )
-
-from node import appkeys
-from node.db import transaction
-from node.models import InboxActivity, OutboxActivity, Resident
-from node.services.vector_publication import reset_pseudonym
 
 MARKERS = ("QXMARKERNAME", "qxmarker-mail", "QXMARKERABOUT", "Quixotic Zebra")
 

@@ -6,6 +6,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+
+from node import appkeys
+from node.cli._sync import _sync as cli_sync
+from node.db import transaction
+from node.models import Peer, RemoteProfile, Tombstone, utcnow
+from node.services.peer_fetch import PeerFetchError
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
 from support.population import (
@@ -20,12 +26,6 @@ from support.population import (
     signed_fetch,
     sync,
 )
-
-from node import appkeys
-from node.cli._sync import _sync as cli_sync
-from node.db import transaction
-from node.models import Peer, RemoteProfile, Tombstone, utcnow
-from node.services.peer_fetch import PeerFetchError
 
 
 async def test_sync_pulls_the_full_set_and_removes_what_the_peer_no_longer_has(

@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 
 from sqlalchemy import select
+
+from node import appkeys
+from node.models import Resident
 from support.federation import FAST
 from support.nodes import node_pair
 from support.population import (
@@ -19,9 +22,6 @@ from support.population import (
     sync,
 )
 from support.web import Visitor
-
-from node import appkeys
-from node.models import Resident
 
 CHOLET_MARKERS = ("ZQCHOLETNAME", "zqcholet-mail", "ZQCHOLETABOUT")
 ANNA_MARKER = "ZQANNAABOUT"

@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+
+from node import appkeys
+from node.db import transaction
+from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
 from support.nodes import RunningNode
 from support.web import (
     PASSWORD,
@@ -18,10 +22,6 @@ from support.web import (
     mails_to,
     without_csrf,
 )
-
-from node import appkeys
-from node.db import transaction
-from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
 
 
 async def test_register_verify_login_wizard_logout_login(node: RunningNode) -> None:

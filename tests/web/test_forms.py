@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from support.nodes import RunningNode
-from support.web import PASSWORD, PROFILE_FORM, Visitor, last_mail_to, link_in, mail_dir
 
 from node import appkeys
 from node.db import transaction
 from node.models import Profile, Resident
+from support.nodes import RunningNode
+from support.web import PASSWORD, PROFILE_FORM, Visitor, last_mail_to, link_in, mail_dir
 
 VALID_REGISTRATION = {
     "email": "anna@example.org",

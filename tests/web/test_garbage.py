@@ -18,6 +18,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from support.databases import scratch_database
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, csrf_token

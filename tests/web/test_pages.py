@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from support.nodes import RunningNode, prepare_node
-from support.web import PASSWORD, Visitor, csrf_token, last_mail_to, link_in
 
 from node import appkeys
 from node.db import transaction
 from node.models import Resident
+from support.nodes import RunningNode, prepare_node
+from support.web import PASSWORD, Visitor, csrf_token, last_mail_to, link_in
 
 ANONYMOUS_PAGES = ["/", "/register", "/login", "/password/forgotten"]
 RESIDENT_PAGES = ["/dashboard", "/profile", "/settings"]

@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select, update
-from support.nodes import RunningNode, prepare_node
-from support.web import PASSWORD, Visitor
 
 from node import appkeys
 from node.db import transaction
 from node.models import LoginSession, Resident, utcnow
 from node.services.sessions import hash_token
+from support.nodes import RunningNode, prepare_node
+from support.web import PASSWORD, Visitor
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import json
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
-from support.nodes import RunningNode
-from support.web import PASSWORD, Visitor
 
 from node import appkeys
 from node.db import transaction
 from node.models import Base, LoginThrottle, Profile, Resident
+from support.nodes import RunningNode
+from support.web import PASSWORD, Visitor
 
 
 async def test_preferences_are_saved(node: RunningNode) -> None:
