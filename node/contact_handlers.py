@@ -10,6 +10,7 @@ without mutual, unblocked consent (403). ``apply`` then changes the state throug
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import datetime
 
 from aiohttp import web
@@ -55,8 +56,9 @@ async def _local_resident(ctx: InboxContext, local_actor: str) -> int:
 class _PairHandler(ActivityHandler):
     """A handler whose activity names one pair: (this node's pseudonym, the actor)."""
 
+    @abstractmethod
     def local_actor(self, ctx: InboxContext) -> str:
-        raise NotImplementedError
+        """This node's pseudonym actor that the activity concerns."""
 
     def parsed(self, ctx: InboxContext) -> str:
         try:
@@ -78,10 +80,11 @@ class _PairHandler(ActivityHandler):
         await self.change(ctx, resident_id, local_actor, moment)
         _wake_delivery_after_commit(ctx.session, ctx.app)
 
+    @abstractmethod
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        raise NotImplementedError
+        """The state change for the pair, in the inbox transaction."""
 
 
 class Follows(_PairHandler):

@@ -23,6 +23,10 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+UnitOfWork = AsyncSession
+"""The open transaction a service call runs in. Pages hold one and hand it to node
+services; they never query it themselves (``web`` imports no SQLAlchemy)."""
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"

@@ -212,7 +212,7 @@ class NodeInbox:
 
 
 class _Duplicate(Exception):
-    pass
+    """The activity id was stored meanwhile by a concurrent delivery of the same id."""
 
 
 def _describe(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ has not arrived yet (an ``Accept`` before its ``Follow``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,14 +65,15 @@ class InboxContext:
         return str(self.activity["id"])
 
 
-class ActivityHandler:
+class ActivityHandler(ABC):
     """Base for handlers; ``check`` accepts everything unless overridden."""
 
     async def check(self, ctx: InboxContext) -> None:
         return None
 
+    @abstractmethod
     async def apply(self, ctx: InboxContext) -> None:
-        raise NotImplementedError
+        """Make the change; runs in the transaction that marks the activity applied."""
 
 
 def object_type_of(activity: dict[str, Any]) -> str | None:

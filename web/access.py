@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from node.db import UnitOfWork
 from node.models import Resident
+from node.services import accounts
 
 from .keys import PAGE
 
@@ -22,3 +24,12 @@ def require_resident(request: web.Request) -> Resident:
         target = request.path_qs if request.method == "GET" else request.path
         raise web.HTTPSeeOther("/login?" + urlencode({"next": target[:500]}))
     return resident
+
+
+async def resident_in(session: UnitOfWork, resident: Resident) -> Resident:
+    """The logged-in resident loaded in ``session`` (the page's copy belongs to another
+    transaction); an account deleted meanwhile is sent to the login page."""
+    found = await accounts.get_resident(session, resident.id)
+    if found is None:
+        raise web.HTTPSeeOther("/login")
+    return found

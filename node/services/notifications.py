@@ -139,7 +139,8 @@ async def _loop(app: web.Application, woken: asyncio.Event) -> None:
         if mailer is None:
             continue
         try:
+            # one batch per transaction, until a batch comes back empty
             while await send_pending(app[appkeys.SESSIONS], mailer) > 0:
-                pass
+                continue
         except Exception:
             log.exception("message notifications failed; will try again")

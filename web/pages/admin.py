@@ -16,13 +16,13 @@ from node.models import Resident
 from node.services import admin, reports
 from node.workers.delivery import wake
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..rendering import redirect, render
 from ..routing import page
-from .contacts import REASON_LABELS, attached
+from .contacts import REASON_LABELS
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from node.db import UnitOfWork
 
 QUEUE_PATH = "/admin/queue"
 REPORTS_PATH = "/admin/reports"
@@ -69,7 +69,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
 
 
 async def _queue_action(
-    request: web.Request, action: Callable[[AsyncSession, int], Awaitable[bool]], done: str
+    request: web.Request, action: Callable[[UnitOfWork, int], Awaitable[bool]], done: str
 ) -> web.StreamResponse:
     require_admin(request)
     row_id = _row_id(request, "row_id")
@@ -130,12 +130,12 @@ async def report_detail(request: web.Request) -> web.StreamResponse:
 
 async def _report_action(
     request: web.Request,
-    action: Callable[[AsyncSession, Resident, int], Awaitable[object]],
+    action: Callable[[UnitOfWork, Resident, int], Awaitable[object]],
 ) -> web.StreamResponse:
     resident = require_admin(request)
     report_id = _row_id(request, "report_id")
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        await action(session, await attached(session, resident), report_id)
+        await action(session, await resident_in(session, resident), report_id)
     wake(request.app)
     return redirect(f"{REPORTS_PATH}/{report_id}")
 

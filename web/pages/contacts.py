@@ -15,18 +15,18 @@ from node import appkeys
 from node.db import transaction
 from node.i18n import N_
 from node.models import Resident
-from node.services import accounts, contact_views, contacts, reports
+from node.services import contact_views, contacts, reports
 from node.services.contacts import ContactError
 from node.workers.delivery import wake
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..forms.base import text
 from ..keys import PAGE
 from ..rendering import redirect, render
 from ..routing import page
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from node.db import UnitOfWork
 
 REQUESTS_PATH = "/contacts/requests"
 
@@ -76,13 +76,6 @@ def notices(request: web.Request) -> dict[str, str | None]:
     }
 
 
-async def attached(session: AsyncSession, resident: Resident) -> Resident:
-    found = await accounts.get_resident(session, resident.id)
-    if found is None:
-        raise web.HTTPSeeOther("/login")
-    return found
-
-
 def contact_id(request: web.Request) -> int:
     raw = request.match_info.get("contact_id", "")
     if not raw.isdigit() or len(raw) > 12:
@@ -101,7 +94,7 @@ def local_target(value: str, fallback: str) -> str:
 async def contact_list(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        views = await contact_views.contact_list(session, await attached(session, resident))
+        views = await contact_views.contact_list(session, await resident_in(session, resident))
         waiting = await contact_views.open_request_count(session, resident)
     context: dict[str, Any] = {"contacts": views, "waiting": waiting, **notices(request)}
     return await render(request, "contacts/index.html", context)
@@ -112,7 +105,7 @@ async def request_list(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     lang = request[PAGE].language
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        me = await attached(session, resident)
+        me = await resident_in(session, resident)
         scorer = contact_views.pair_scorer(request.app)
         received = await contact_views.received_requests(session, me, lang, scorer)
         sent = await contact_views.sent_requests(session, me, lang, scorer)
@@ -126,7 +119,7 @@ async def _act(request: web.Request, action: Any, done: str, back: str) -> web.S
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
         async with transaction(request.app[appkeys.SESSIONS]) as session:
-            await action(session, base_url, await attached(session, resident))
+            await action(session, base_url, await resident_in(session, resident))
     except ContactError as exc:
         return redirect(f"{back}?problem={exc.code}")
     wake(request.app)
@@ -140,7 +133,7 @@ async def ask(request: web.Request) -> web.StreamResponse:
     actor = text(form, "actor")[:500]
     back = local_target(text(form, "next"), REQUESTS_PATH).split("?")[0]
 
-    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+    async def action(session: UnitOfWork, base_url: str, me: Resident) -> None:
         await contacts.request_contact(session, base_url, me, actor)
 
     return await _act(request, action, "asked", back)
@@ -153,7 +146,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     if decision not in ("accept", "decline"):
         raise web.HTTPBadRequest()
 
-    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+    async def action(session: UnitOfWork, base_url: str, me: Resident) -> None:
         await contacts.answer_request(session, base_url, me, cid, accept=decision == "accept")
 
     return await _act(
@@ -166,7 +159,7 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
     cid = contact_id(request)
     back = local_target(text(await request.post(), "next"), REQUESTS_PATH).split("?")[0]
 
-    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+    async def action(session: UnitOfWork, base_url: str, me: Resident) -> None:
         await contacts.withdraw(session, base_url, me, cid)
 
     return await _act(request, action, "withdrawn", back)
@@ -177,7 +170,7 @@ async def block(request: web.Request) -> web.StreamResponse:
     cid = contact_id(request)
     back = local_target(text(await request.post(), "next"), REQUESTS_PATH).split("?")[0]
 
-    async def action(session: AsyncSession, base_url: str, me: Resident) -> None:
+    async def action(session: UnitOfWork, base_url: str, me: Resident) -> None:
         await contacts.block(session, base_url, me, cid)
 
     return await _act(request, action, "blocked", back)
@@ -195,7 +188,7 @@ async def _report_page(
     t = request[PAGE].translator
     async with transaction(request.app[appkeys.SESSIONS]) as session:
         try:
-            contact = await contacts.contact_of(session, await attached(session, resident), cid)
+            contact = await contacts.contact_of(session, await resident_in(session, resident), cid)
         except ContactError:
             raise web.HTTPNotFound() from None
     context: dict[str, Any] = {
@@ -221,7 +214,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
         async with transaction(request.app[appkeys.SESSIONS]) as session:
-            me = await attached(session, resident)
+            me = await resident_in(session, resident)
             await reports.file_report(session, base_url, me, cid, reason, comment)
     except ContactError as exc:
         if exc.code == "not_found":

@@ -6,10 +6,9 @@ from aiohttp import web
 
 from node import appkeys
 from node.db import transaction
-from node.services import accounts
 from node.services.dashboard import dashboard_state
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..rendering import render
 from ..routing import page
 
@@ -18,9 +17,7 @@ from ..routing import page
 async def dashboard(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        attached = await accounts.get_resident(session, resident.id)
-        if attached is None:
-            raise web.HTTPSeeOther("/login")
+        attached = await resident_in(session, resident)
         state = await dashboard_state(session, attached)
     return await render(
         request, "dashboard/index.html", {"state": state, "welcome": "welcome" in request.query}

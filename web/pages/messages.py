@@ -18,13 +18,13 @@ from node.services import messages
 from node.services.contacts import ContactError, is_mutual, standing
 from node.workers.delivery import wake
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..forms.base import text
 from ..keys import PAGE
 from ..rendering import redirect, render
 from ..routing import page
 from ..text import linkify
-from .contacts import PROBLEMS, attached, contact_id, notices
+from .contacts import PROBLEMS, contact_id, notices
 
 MAX_FORM_LENGTH = messages.MAX_LENGTH * 4
 
@@ -41,7 +41,7 @@ async def _page(
     t = request[PAGE].translator
     async with transaction(request.app[appkeys.SESSIONS]) as session:
         try:
-            found = await messages.conversation(session, await attached(session, resident), cid)
+            found = await messages.conversation(session, await resident_in(session, resident), cid)
         except ContactError:
             raise web.HTTPNotFound() from None
     contact = found.contact
@@ -72,7 +72,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
         async with transaction(request.app[appkeys.SESSIONS]) as session:
-            me = await attached(session, resident)
+            me = await resident_in(session, resident)
             await messages.send_message(session, base_url, me, cid, body)
     except ContactError as exc:
         if exc.code == "not_found":

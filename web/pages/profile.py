@@ -21,9 +21,9 @@ from node import appkeys
 from node.db import transaction
 from node.i18n import N_, Translator
 from node.models import Resident
-from node.services import accounts, profiles
+from node.services import profiles
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..forms.base import text
 from ..forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
 from ..keys import PAGE
@@ -226,9 +226,7 @@ async def wizard(request: web.Request) -> web.StreamResponse:
 
 async def _save(request: web.Request, resident: Resident, form: ProfileForm) -> None:
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        attached = await accounts.get_resident(session, resident.id)
-        if attached is None:
-            raise web.HTTPSeeOther("/login")
+        attached = await resident_in(session, resident)
         await profiles.save_profile(session, attached, form.data)
 
 

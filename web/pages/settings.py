@@ -9,11 +9,11 @@ from aiohttp import web
 
 from node import appkeys
 from node.db import transaction
-from node.models import Resident, utcnow
+from node.models import utcnow
 from node.services import accounts, profiles, vector_publication
 from node.services import sessions as session_service
 
-from ..access import require_resident
+from ..access import require_resident, resident_in
 from ..forms.settings import DeleteAccountForm, PreferencesForm
 from ..i18n import NATIVE_NAMES
 from ..keys import PAGE
@@ -21,7 +21,7 @@ from ..rendering import redirect, render
 from ..routing import page
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    pass
 
 
 async def _settings_page(
@@ -68,7 +68,7 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await _settings_page(request, preferences=form, status=400)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        attached = await _attached(session, resident)
+        attached = await resident_in(session, resident)
         await accounts.set_language(session, attached, form.values["language"])
         await accounts.set_notifications(session, attached, form.values["notify_messages"])
         await profiles.set_paused(session, attached, form.values["paused"])
@@ -84,7 +84,7 @@ async def reset_pseudonym(request: web.Request) -> web.StreamResponse:
     """A fresh anonymous name towards every partner city; the old one is withdrawn."""
     resident = require_resident(request)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        await vector_publication.reset_pseudonym(session, await _attached(session, resident))
+        await vector_publication.reset_pseudonym(session, await resident_in(session, resident))
     return redirect("/settings?pseudonym=reset")
 
 
@@ -93,7 +93,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     """All of the resident's data as a JSON download (reading only: a GET is fine)."""
     resident = require_resident(request)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
-        document = await accounts.export_data(session, await _attached(session, resident))
+        document = await accounts.export_data(session, await resident_in(session, resident))
     config = request.app[appkeys.CONFIG]
     document["portal"] = {
         "name": config.branding.portal_name,
@@ -117,7 +117,7 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
         return await _settings_page(request, delete=form, status=400)
     async with transaction(request.app[appkeys.SESSIONS]) as session:
         deleted = await accounts.delete_account(
-            session, await _attached(session, resident), form.password
+            session, await resident_in(session, resident), form.password
         )
     if not deleted:
         form.wrong_password()
@@ -126,13 +126,6 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
     state.resident = None
     state.drop_cookie = True
     return await render(request, "settings/deleted.html")
-
-
-async def _attached(session: AsyncSession, resident: Resident) -> Resident:
-    attached = await accounts.get_resident(session, resident.id)
-    if attached is None:
-        raise web.HTTPSeeOther("/login")
-    return attached
 
 
 def add_routes(app: web.Application) -> None:
