@@ -52,9 +52,9 @@ def free_port() -> int:
 
 def serve_node(config_file: str, data_dir: str) -> None:
     from node.app import create_app
-    from node.config import load_config
-    from node.inbox_handlers import ActivityHandler, InboxContext, register_handler
-    from node.logs import configure_logging
+    from node.federation.handlers import ActivityHandler, InboxContext, register_handler
+    from node.runtime.config import load_config
+    from node.runtime.logs import configure_logging
 
     class NoOp(ActivityHandler):
         async def apply(self, ctx: InboxContext) -> None:
@@ -108,12 +108,12 @@ portal_name = "MeinZwilling"
 
 async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: Any) -> None:
     """Keys, schema, and the benchmark peer with its key pinned (as 'peer add' does)."""
-    from node import migrate
-    from node.config import load_config
-    from node.db import create_engine, session_factory, transaction
-    from node.keys import ensure_keys
+    from node.federation import peers as repo
     from node.models import utcnow
-    from node.repositories import peers as repo
+    from node.runtime import migrate
+    from node.runtime.config import load_config
+    from node.runtime.db import create_engine, session_factory, transaction
+    from node.runtime.keys import ensure_keys
 
     config = load_config(config_file, data_dir=data_dir)
     ensure_keys(config)
@@ -137,9 +137,9 @@ async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: 
 async def stored(config_file: Path, data_dir: Path) -> int:
     from sqlalchemy import func, select
 
-    from node.config import load_config
-    from node.db import create_engine, session_factory
     from node.models import InboxActivity
+    from node.runtime.config import load_config
+    from node.runtime.db import create_engine, session_factory
 
     config = load_config(config_file, data_dir=data_dir)
     engine = create_engine(config.database_url)

@@ -29,11 +29,11 @@ from sqlalchemy import insert
 
 from matching.occupations import load_occupations
 from matching.taxonomy import load_taxonomy
-from node import migrate
-from node.db import create_engine, session_factory, transaction
 from node.models import Peer, Profile, Resident
-from node.services.vector_activities import Publisher
-from node.services.vector_publication import publish_changes
+from node.runtime import migrate
+from node.runtime.db import create_engine, session_factory, transaction
+from node.vectors.activities import Publisher
+from node.vectors.publication import publish_changes
 
 OCCUPATIONS = ("11", "21", "22", "23", "24", "25", "26", "33", "41", "51", "52", "71", "91")
 

@@ -15,11 +15,11 @@ from importlib.metadata import entry_points
 import httpx
 from aiohttp import web
 
-from . import appkeys
-from .config import Config
-from .db import create_engine, ping, session_factory
-from .keys import NodeKeys, load_keys
-from .logs import request_logging
+from node.runtime import appkeys
+from node.runtime.config import Config
+from node.runtime.db import create_engine, ping, session_factory
+from node.runtime.keys import NodeKeys, load_keys
+from node.runtime.logs import request_logging
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,13 @@ def create_app(
 
 def _node_parts(run_workers: bool) -> list[Extension]:
     """Node features that register routes, inbox handlers and workers on the app."""
-    from . import contact_handlers, discovery, inbox, vector_exchange, workers
-    from .services import key_rotation, peers
-    from .workers import matching as matching_worker
+    from node.contacts import handlers as contact_handlers
+    from node.federation import discovery_endpoints as discovery
+    from node.federation import inbox, key_rotation
+    from node.federation import peer_refresh as peers
+    from node.federation import workers_setup as workers
+    from node.matches import worker as matching_worker
+    from node.vectors import setup as vector_exchange
 
     parts: list[Extension] = [peers.setup, discovery.setup, inbox.setup, key_rotation.setup]
     parts.append(contact_handlers.setup)

@@ -9,7 +9,7 @@ ones resolved, is held against the rules. ``importlib.import_module("…")`` wit
 literal name counts as an import too, so a rule cannot be dodged by a string.
 
 "web holds no SQL" is checked as: nothing in ``web/`` imports SQLAlchemy, not even for
-annotations (pages name the session type as ``node.db.UnitOfWork``).
+annotations (pages name the session type as ``node.runtime.db.UnitOfWork``).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def test_the_checker_resolves_relative_guarded_and_dynamic_imports(tmp_path: Pat
         "else:\n"
         "    import json\n"
         "def later():\n"
-        "    return importlib.import_module('node.services.contacts')\n"
+        "    return importlib.import_module('node.contacts.consent')\n"
     )
     found = {(i.module, i.type_only) for i in imports(sample, tmp_path)}
     assert ("web.forms", False) in found
@@ -154,4 +154,4 @@ def test_the_checker_resolves_relative_guarded_and_dynamic_imports(tmp_path: Pat
     assert ("web.pages.other", False) in found
     assert ("sqlalchemy.ext.asyncio", True) in found
     assert ("json", False) in found
-    assert ("node.services.contacts", False) in found
+    assert ("node.contacts.consent", False) in found

@@ -6,11 +6,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node.db import UnitOfWork
+from node.accounts import accounts
 from node.models import Resident
-from node.services import accounts
-
-from .keys import PAGE
+from node.runtime.db import UnitOfWork
+from web.keys import PAGE
 
 
 def current_resident(request: web.Request) -> Resident | None:

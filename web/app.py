@@ -12,17 +12,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node import appkeys
-from node.i18n import load_catalogues
-from node.services.mail import Mailer
-
-from . import keys, pages
-from .csrf import csrf_middleware
-from .errors import error_middleware
-from .rendering import create_environment
-from .routing import remember_page_paths
-from .security import security_headers_middleware
-from .sessions import session_middleware
+from node.runtime import appkeys
+from node.runtime.i18n import load_catalogues
+from node.runtime.mail import Mailer
+from web import keys, pages
+from web.csrf import csrf_middleware
+from web.errors import error_middleware
+from web.rendering import create_environment
+from web.routing import remember_page_paths
+from web.security import security_headers_middleware
+from web.sessions import session_middleware
 
 WEB_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = WEB_DIR / "translations"

@@ -16,8 +16,8 @@ import hmac
 
 from aiohttp import web
 
-from .keys import PAGE
-from .routing import Handler, is_page
+from web.keys import PAGE
+from web.routing import Handler, is_page
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FIELD = "csrf_token"

@@ -14,14 +14,13 @@ import logging
 
 from aiohttp import web
 
-from node import appkeys
-from node.i18n import N_
-
-from . import keys
-from .csrf import CsrfFailure
-from .i18n import negotiate
-from .rendering import render
-from .routing import Handler, is_page, wants_html
+from node.runtime import appkeys
+from node.runtime.i18n import N_
+from web import keys
+from web.csrf import CsrfFailure
+from web.i18n import negotiate
+from web.rendering import render
+from web.routing import Handler, is_page, wants_html
 
 log = logging.getLogger(__name__)
 

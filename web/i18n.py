@@ -15,8 +15,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from node.i18n import LANGUAGES, Translator
 from node.models import LoginSession, Resident
+from node.runtime.i18n import LANGUAGES, Translator
 
 # Each language named in itself, for the language switcher.
 NATIVE_NAMES = {"de": "Deutsch", "fr": "Français", "en": "English"}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import jinja2
 from aiohttp import web
 
-from node.i18n import Translator
 from node.models import LoginSession, Resident
+from node.runtime.i18n import Translator
 
 
 @dataclass(slots=True)

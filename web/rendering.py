@@ -17,12 +17,11 @@ import jinja2
 from aiohttp import web
 
 from matching.taxonomy import load_taxonomy
-from node import appkeys
-from node.db import transaction
-from node.services import sessions as session_service
-
-from . import keys
-from .i18n import NATIVE_NAMES, template_gettext
+from node.accounts import sessions as session_service
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web import keys
+from web.i18n import NATIVE_NAMES, template_gettext
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PURGE_INTERVAL_SECONDS = 600.0

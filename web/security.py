@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-
-from .routing import Handler, is_page
+from node.runtime import appkeys
+from web.routing import Handler, is_page
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-from node.config import Config
-from node.db import transaction
-from node.services import accounts
-from node.services import sessions as session_service
-
-from . import keys
-from .i18n import negotiate
-from .routing import Handler, is_page
+from node.accounts import accounts
+from node.accounts import sessions as session_service
+from node.runtime import appkeys
+from node.runtime.config import Config
+from node.runtime.db import transaction
+from web import keys
+from web.i18n import negotiate
+from web.routing import Handler, is_page
 
 
 def cookie_name(config: Config) -> str:

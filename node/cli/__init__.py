@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..config import ConfigError
-from . import _admin, _demo, _keys, _maintenance, _peers, _serve, _sync, _worker
-from ._common import CommandError
+from node.cli import _admin, _demo, _keys, _maintenance, _peers, _serve, _sync, _worker
+from node.cli._common import CommandError
+from node.runtime.config import ConfigError
 
 COMMAND_MODULES = [_maintenance, _keys, _peers, _admin, _serve, _sync, _worker, _demo]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..db import transaction
-from ..services import admin
-from ._common import CommandError, add_command, config_from, database
+from node.admin import overview as admin
+from node.cli._common import CommandError, add_command, config_from, database
+from node.runtime.db import transaction
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

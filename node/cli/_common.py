@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..config import Config, load_config
-from ..db import create_engine, session_factory
+from node.runtime.config import Config, load_config
+from node.runtime.db import create_engine, session_factory
 
 
 class CommandError(Exception):

@@ -7,9 +7,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from ..demo.pair import DemoError, clear, run_demo
-from ..logs import JsonFormatter
-from ._common import CommandError, add_command
+from node.cli._common import CommandError, add_command
+from node.demo.pair import DemoError, clear, run_demo
+from node.runtime.logs import JsonFormatter
 
 DEMO_HELP = """\
 Starts the Oldenburg node (MeinZwilling) and the Cholet node (MonJumeau) on the

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from ..config import Config
-from ..keys import KeyFileError, NodeKeys, load_keys
-from ..services import key_rotation
-from ._common import CommandError, add_command, config_from, database
-from ._maintenance import cmd_keys_show
-from ._serve import ensure_migrated
+from node.cli._common import CommandError, add_command, config_from, database
+from node.cli._maintenance import cmd_keys_show
+from node.cli._serve import ensure_migrated
+from node.federation import key_rotation
+from node.runtime.config import Config
+from node.runtime.keys import KeyFileError, NodeKeys, load_keys
 
 ROTATE_HELP = """\
 Generates a new RSA key for HTTP signatures. The old key is kept as

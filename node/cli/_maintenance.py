@@ -8,14 +8,13 @@ import asyncio
 from sqlalchemy import func, select
 
 from federation.keys import fingerprint
-
-from .. import migrate
-from ..config import Config
-from ..db import create_engine, ping
-from ..keys import KeyFileError, ensure_keys, keys_dir, load_keys
-from ..models import Peer, PeerKey, utcnow
-from ..repositories.peers import usable
-from ._common import CommandError, add_command, config_from
+from node.cli._common import CommandError, add_command, config_from
+from node.federation.peers import usable
+from node.models import Peer, PeerKey, utcnow
+from node.runtime import migrate
+from node.runtime.config import Config
+from node.runtime.db import create_engine, ping
+from node.runtime.keys import KeyFileError, ensure_keys, keys_dir, load_keys
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

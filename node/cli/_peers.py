@@ -10,16 +10,15 @@ from datetime import datetime
 import httpx
 
 from federation.actors import ActorInfo, ActorKey
-
-from ..app import VERSION
-from ..config import Config
-from ..db import transaction
-from ..keys import KeyFileError, load_keys
-from ..models import utcnow
-from ..repositories import peers as repo
-from ..services import peer_admin
-from ..services.peers import main_key_id
-from ._common import CommandError, add_command, config_from, database
+from node.app import VERSION
+from node.cli._common import CommandError, add_command, config_from, database
+from node.federation import peer_admin
+from node.federation import peers as repo
+from node.federation.peer_refresh import main_key_id
+from node.models import utcnow
+from node.runtime.config import Config
+from node.runtime.db import transaction
+from node.runtime.keys import KeyFileError, load_keys
 
 ADD_HELP = """\
 Looks the peer node up (WebFinger for acct:slug@host or https://host, or its

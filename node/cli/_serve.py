@@ -7,13 +7,13 @@ import asyncio
 
 from aiohttp import web
 
-from .. import migrate
-from ..app import create_app
-from ..config import Config
-from ..db import create_engine
-from ..keys import KeyFileError, load_keys
-from ..logs import configure_logging
-from ._common import CommandError, add_command, config_from
+from node.app import create_app
+from node.cli._common import CommandError, add_command, config_from
+from node.runtime import migrate
+from node.runtime.config import Config
+from node.runtime.db import create_engine
+from node.runtime.keys import KeyFileError, load_keys
+from node.runtime.logs import configure_logging
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,15 +9,15 @@ from functools import partial
 import httpx
 from sqlalchemy import select
 
-from ..app import VERSION
-from ..config import Config
-from ..keys import KeyFileError, load_keys
-from ..models import Peer
-from ..services.peer_fetch import fetch_json
-from ..services.peers import main_key_id
-from ..services.remote_vectors import VectorStats
-from ..services.vector_sync import SyncError, sync_peer
-from ._common import CommandError, add_command, config_from, database
+from node.app import VERSION
+from node.cli._common import CommandError, add_command, config_from, database
+from node.federation.peer_fetch import fetch_json
+from node.federation.peer_refresh import main_key_id
+from node.models import Peer
+from node.runtime.config import Config
+from node.runtime.keys import KeyFileError, load_keys
+from node.vectors.remote import VectorStats
+from node.vectors.sync import SyncError, sync_peer
 
 SYNC_HELP = """\
 Fetches the complete set of anonymised interest vectors each peer publishes for

@@ -8,12 +8,12 @@ import signal
 
 from aiohttp import web
 
-from ..app import create_app
-from ..config import Config
-from ..keys import KeyFileError, NodeKeys, load_keys
-from ..logs import configure_logging
-from ._common import CommandError, add_command, config_from
-from ._serve import ensure_migrated
+from node.app import create_app
+from node.cli._common import CommandError, add_command, config_from
+from node.cli._serve import ensure_migrated
+from node.runtime.config import Config
+from node.runtime.keys import KeyFileError, NodeKeys, load_keys
+from node.runtime.logs import configure_logging
 
 WORKER_HELP = """\
 Runs the delivery worker (sends queued activities to peers, retrying for days)

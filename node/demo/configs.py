@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, ConfigError, config_from_mapping, load_config
-from ..keys import NodeKeys, ensure_keys, load_keys
+from node.runtime.config import Config, ConfigError, config_from_mapping, load_config
+from node.runtime.keys import NodeKeys, ensure_keys, load_keys
 
 PAIR: tuple[str, str] = ("oldenburg", "cholet")
 CONFIG_NAME = "node.toml"

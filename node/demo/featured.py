@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..services.profiles import ProfileData
+from node.profiles.profiles import ProfileData
 
 Role = Literal["mayor", "login"]
 

@@ -23,16 +23,16 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
-from .. import appkeys, migrate
-from ..app import create_app
-from ..config import Config, ConfigError
-from ..db import create_engine, session_factory
-from ..keys import NodeKeys
-from ..models import Pseudonym, RemoteProfile, Resident, Twin
-from ..services.pseudonyms import pseudonym_from_url
-from .configs import PAIR, write_pair_configs
-from .population import DEMO_PASSWORD, DemoResident, population
-from .seeding import seed
+from node.app import create_app
+from node.demo.configs import PAIR, write_pair_configs
+from node.demo.population import DEMO_PASSWORD, DemoResident, population
+from node.demo.seeding import seed
+from node.models import Pseudonym, RemoteProfile, Resident, Twin
+from node.pseudonyms import pseudonym_from_url
+from node.runtime import appkeys, migrate
+from node.runtime.config import Config, ConfigError
+from node.runtime.db import create_engine, session_factory
+from node.runtime.keys import NodeKeys
 
 MARKER = ".zwilling-demo"
 MATCH_TIMEOUT_SECONDS = 120.0

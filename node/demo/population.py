@@ -20,9 +20,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..services.profiles import ProfileData
-from .featured import FEATURED, MAYOR_INTERESTS, MAYOR_OCCUPATION, Role
-from .habits import (
+from node.demo.featured import FEATURED, MAYOR_INTERESTS, MAYOR_OCCUPATION, Role
+from node.demo.habits import (
     CLASS_INTERESTS,
     CLUB_INTERESTS,
     FAMILY_INTERESTS,
@@ -33,7 +32,8 @@ from .habits import (
     THEMES,
     Speech,
 )
-from .names import CHOLET, OLDENBURG, SCHOOL_YEARS, CityNames, mail_local_part
+from node.demo.names import CHOLET, OLDENBURG, SCHOOL_YEARS, CityNames, mail_local_part
+from node.profiles.profiles import ProfileData
 
 DEMO_PASSWORD = "moin-bonjour"  # noqa: S105 - the published password of the demo accounts
 SIZES = {"oldenburg": 300, "cholet": 180}

@@ -1,6 +1,6 @@
 """Writing the demo residents into a node's database through the node's services.
 
-Profiles go through :func:`node.services.profiles.save_profile`, so every demo
+Profiles go through :func:`node.profiles.profiles.save_profile`, so every demo
 profile passes the same rules as one typed into the wizard. Accounts are created
 already confirmed, with one shared password hash: the demo residents all share
 the published demo password, and hashing it a few hundred times with Argon2 would
@@ -21,11 +21,13 @@ from contextlib import contextmanager
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..db import transaction
-from ..models import Resident, utcnow
-from ..services import passwords, profile_events, profiles
-from ..services.accounts import normalise_email
-from .population import DEMO_PASSWORD, DemoResident
+from node.accounts import passwords
+from node.accounts.accounts import normalise_email
+from node.demo.population import DEMO_PASSWORD, DemoResident
+from node.models import Resident, utcnow
+from node.profiles import events as profile_events
+from node.profiles import profiles
+from node.runtime.db import transaction
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Alembic environment: runs the migrations over the node's async engine.
 
-The URL comes from the caller (``node.migrate``) through the Alembic config, never
+The URL comes from the caller (``node.runtime.migrate``) through the Alembic config, never
 from a file, so the same migrations serve every node and every backend.
 """
 
@@ -11,8 +11,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from node.db import create_engine
 from node.models import Base
+from node.runtime.db import create_engine
 
 target_metadata = Base.metadata
 

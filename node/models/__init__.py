@@ -1,13 +1,19 @@
 """All tables of a node. Importing this package registers every model on
 ``Base.metadata``, which Alembic compares against the migrations."""
 
-from . import contacts, federation, matches, residents, vectors
-from .base import Base, utcnow
-from .contacts import Contact, Message, Report
-from .federation import InboxActivity, OutboxActivity, Peer, PeerKey
-from .matches import Suggestion, Twin
-from .residents import AccountToken, LoginSession, LoginThrottle, Profile, Resident
-from .vectors import Pseudonym, PublicationState, PublishedVector, RemoteProfile, Tombstone
+from node.models import contacts, federation, matches, residents, vectors
+from node.models.base import Base, utcnow
+from node.models.contacts import Contact, Message, Report
+from node.models.federation import InboxActivity, OutboxActivity, Peer, PeerKey
+from node.models.matches import Suggestion, Twin
+from node.models.residents import AccountToken, LoginSession, LoginThrottle, Profile, Resident
+from node.models.vectors import (
+    Pseudonym,
+    PublicationState,
+    PublishedVector,
+    RemoteProfile,
+    Tombstone,
+)
 
 __all__ = [
     "AccountToken",

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from node.models.base import Base, utcnow
 
 CONSENT_NONE = "none"
 CONSENT_YES = "yes"

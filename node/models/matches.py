@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from node.models.base import Base, utcnow
 
 
 class Suggestion(Base):

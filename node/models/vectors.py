@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from node.models.base import Base, utcnow
 
 
 class Pseudonym(Base):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from node import appkeys
-from node.db import create_engine
+from node.contacts import consent as contacts
+from node.contacts import messages
 from node.models import Message, OutboxActivity, Pseudonym, Report, Resident, utcnow
-from node.services import contacts, messages
+from node.runtime import appkeys
+from node.runtime.db import create_engine
 from support.contacts import (
     ANNA,
     BRUNO,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from node import appkeys
+from node.contacts import consent as contacts
+from node.contacts import messages
+from node.contacts.consent import ContactError
 from node.models import OutboxActivity
-from node.services import contacts, messages
-from node.services.contacts import ContactError
+from node.runtime import appkeys
 from support.contacts import (
     ANNA,
     ANNA_NAME,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.services import contacts, messages
-from node.services.contacts import ContactError, is_mutual
+from node.contacts import consent as contacts
+from node.contacts import messages
+from node.contacts.consent import ContactError, is_mutual
 from support.contacts import (
     ANNA,
     ANNA_ABOUT,

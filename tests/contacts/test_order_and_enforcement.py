@@ -10,10 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from node import appkeys
+from node.contacts import consent as contacts
+from node.contacts import messages
+from node.contacts import views as contact_views
+from node.contacts.consent import ContactError, is_mutual
 from node.models import OutboxActivity, Resident
-from node.services import contact_views, contacts, messages
-from node.services.contacts import ContactError, is_mutual
+from node.runtime import appkeys
 from support.contacts import (
     ANNA,
     act,

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from node import appkeys
+from node.contacts import consent as contacts
 from node.models import InboxActivity, OutboxActivity
-from node.services import contacts
+from node.runtime import appkeys
 from support.contacts import (
     ANNA,
     ANNA_ABOUT,

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from node.config import load_config
 from node.demo.pair import DemoError, clear
-from node.keys import load_keys
+from node.runtime.config import load_config
+from node.runtime.keys import load_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "Ctrl-C stops both nodes"

@@ -14,14 +14,14 @@ from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.score import rarity_weights, score
 from matching.taxonomy import load_taxonomy
-from node.config import load_config
+from node.accounts.accounts import password_context
+from node.accounts.passwords import password_problems
 from node.demo.featured import MAYOR_INTERESTS
 from node.demo.population import DEMO_PASSWORD, DemoResident, featured, population
-from node.services.accounts import password_context
-from node.services.matching import match_settings
-from node.services.passwords import password_problems
-from node.services.profiles import profile_problems
-from node.services.vector_population import encode
+from node.matches.compute import match_settings
+from node.profiles.profiles import profile_problems
+from node.runtime.config import load_config
+from node.vectors.population import encode
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {slug: ROOT / "config" / f"{slug}.toml" for slug in ("oldenburg", "cholet")}

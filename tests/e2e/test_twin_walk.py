@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from node import appkeys
-from node.db import transaction
-from node.i18n import Catalogues, load_catalogues
+from node.accounts import accounts
 from node.models import InboxActivity, OutboxActivity
-from node.services import accounts, profiles
+from node.profiles import profiles
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.runtime.i18n import Catalogues, load_catalogues
 from support.browser import ARTIFACTS
 from support.nodes import RunningNode, node_pair
 from web.app import TRANSLATIONS_DIR

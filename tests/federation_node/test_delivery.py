@@ -14,9 +14,9 @@ from aiohttp import web
 from sqlalchemy import update
 
 from federation.signatures import parse_signature
-from node import appkeys
-from node.db import transaction
 from node.models import OutboxActivity, utcnow
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.federation import (
     FAST,
     ScriptedPeer,

@@ -8,9 +8,9 @@ import httpx
 
 from federation.documents import ACTIVITY_JSON, JRD_JSON, LD_JSON_AS, NODEINFO_JSON
 from federation.keys import fingerprint, load_public_key_pem, parse_multikey
-from node import appkeys
-from node.db import transaction
 from node.models import Resident
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.federation import FAST, trusting, wait_for
 from support.nodes import node_pair
 

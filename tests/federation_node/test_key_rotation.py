@@ -14,10 +14,10 @@ import httpx
 from sqlalchemy import select, update
 
 from federation.keys import fingerprint
-from node import appkeys
-from node.db import transaction
-from node.keys import RSA_FILE, keys_dir, load_keys
 from node.models import PeerKey, utcnow
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.runtime.keys import RSA_FILE, keys_dir, load_keys
 from support.federation import (
     FAST,
     ProbeLog,

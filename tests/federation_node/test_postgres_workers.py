@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from node.app import create_app
-from node.workers.delivery import DeliveryWorker
+from node.federation.delivery_worker import DeliveryWorker
 from support.databases import fresh_postgres_database
 from support.federation import FAST, ScriptedPeer, fake_peer, outbox_rows, probe, queue, wait_for
 from support.nodes import RunningNode, prepare_node

@@ -11,15 +11,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from node import migrate
-from node.config import Config, config_from_mapping
-from node.db import create_engine, session_factory, transaction
-from node.i18n import load_catalogues
+from node.accounts import accounts, login_throttle, tokens
+from node.accounts import sessions as session_service
 from node.models import LoginSession, Profile, Resident, utcnow
-from node.services import accounts, login_throttle, profiles, tokens
-from node.services import sessions as session_service
-from node.services.mail import Mailer
-from node.services.profiles import InvalidProfile, ProfileData
+from node.profiles import profiles
+from node.profiles.profiles import InvalidProfile, ProfileData
+from node.runtime import migrate
+from node.runtime.config import Config, config_from_mapping
+from node.runtime.db import create_engine, session_factory, transaction
+from node.runtime.i18n import load_catalogues
+from node.runtime.mail import Mailer
 from support.nodes import node_document
 
 ROOT = Path(__file__).resolve().parents[2]

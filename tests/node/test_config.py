@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.config import ConfigError, load_config
+from node.runtime.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = (ROOT / "config" / "oldenburg.toml").read_text()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from node.config import config_from_mapping
-from node.i18n import load_catalogues
-from node.services.mail import PASSWORD_RESET, Mail, Mailer
+from node.runtime.config import config_from_mapping
+from node.runtime.i18n import load_catalogues
+from node.runtime.mail import PASSWORD_RESET, Mail, Mailer
 from support.nodes import bound_socket, node_document
 
 ROOT = Path(__file__).resolve().parents[2]

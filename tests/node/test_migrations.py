@@ -7,9 +7,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from node import migrate
-from node.db import create_engine
 from node.models import Base
+from node.runtime import migrate
+from node.runtime.db import create_engine
 
 
 def _diff(connection: Connection) -> list[object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.services import passwords
+from node.accounts import passwords
 
 CONTEXT = ["anna.schmidt@example.org", "Anna Schmidt", "MeinZwilling", "Oldenburg", "oldenburg"]
 

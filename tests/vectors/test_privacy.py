@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from node import appkeys
-from node.db import transaction
 from node.models import InboxActivity, OutboxActivity, Resident
-from node.services.vector_publication import reset_pseudonym
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.vectors.publication import reset_pseudonym
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
 from support.population import (
@@ -86,7 +86,7 @@ async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: 
         peers = [*oldenburg.config.peers]
         document = oldenburg.config.model_dump(exclude={"data_dir", "source"})
         document["peers"] = [p.model_dump() for p in peers] + [{"actor_url": taastrup}]
-        from node.config import config_from_mapping
+        from node.runtime.config import config_from_mapping
 
         oldenburg.config = config_from_mapping(
             document, data_dir=oldenburg.config.data_dir, environ={}
@@ -120,7 +120,7 @@ async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: 
         async with httpx.AsyncClient() as client:
             gone = await client.get(towards_cholet, headers={"Accept": "application/activity+json"})
             assert gone.status_code == 401  # unsigned: peers only
-            from node.services.peer_fetch import PeerFetchError
+            from node.federation.peer_fetch import PeerFetchError
 
             try:
                 await signed_fetch(client, towards_cholet, cholet)
@@ -142,7 +142,7 @@ async def delivered_to(node, other) -> None:
     target = await peer_id(node, other)
 
     async def done() -> bool:
-        from node.workers.delivery import wake
+        from node.federation.delivery_worker import wake
 
         wake(node.app)
         return not [

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 
-from node import appkeys
 from node.cli._sync import _sync as cli_sync
-from node.db import transaction
+from node.federation.peer_fetch import PeerFetchError
 from node.models import Peer, RemoteProfile, Tombstone, utcnow
-from node.services.peer_fetch import PeerFetchError
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
 from support.population import (
@@ -56,7 +56,7 @@ async def test_sync_pulls_the_full_set_and_removes_what_the_peer_no_longer_has(
 
 
 async def test_the_sync_command_pages_through_a_large_set(tmp_path: Path, capsys) -> None:
-    from node.services import vector_pages
+    from node.vectors import pages as vector_pages
 
     async with node_pair(tmp_path, extensions=[], overrides=FAST) as (oldenburg, cholet):
         await acquainted(oldenburg, cholet)

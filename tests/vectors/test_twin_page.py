@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from node import appkeys
 from node.models import Resident
+from node.runtime import appkeys
 from support.federation import FAST
 from support.nodes import node_pair
 from support.population import (

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from node import appkeys
-from node.db import transaction
 from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import (
     PASSWORD,

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from node.i18n import load_catalogues
+from node.runtime.i18n import load_catalogues
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "web" / "translations"

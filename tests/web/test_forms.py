@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from node import appkeys
-from node.db import transaction
 from node.models import Profile, Resident
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import PASSWORD, PROFILE_FORM, Visitor, last_mail_to, link_in, mail_dir
 

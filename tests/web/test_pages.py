@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node import appkeys
-from node.db import transaction
 from node.models import Resident
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, Visitor, csrf_token, last_mail_to, link_in
 

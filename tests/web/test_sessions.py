@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
-from node import appkeys
-from node.db import transaction
+from node.accounts.sessions import hash_token
 from node.models import LoginSession, Resident, utcnow
-from node.services.sessions import hash_token
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, Visitor
 

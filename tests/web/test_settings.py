@@ -8,9 +8,9 @@ import json
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
-from node import appkeys
-from node.db import transaction
 from node.models import Base, LoginThrottle, Profile, Resident
+from node.runtime import appkeys
+from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import PASSWORD, Visitor
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 
-from node.config import Config
-from node.i18n import Translator
-from node.services import accounts, passwords
-
-from .base import Form, FormData, checked, echo, has_control_characters, text
+from node.accounts import accounts, passwords
+from node.runtime.config import Config
+from node.runtime.i18n import Translator
+from web.forms.base import Form, FormData, checked, echo, has_control_characters, text
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 80

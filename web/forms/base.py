@@ -14,7 +14,7 @@ from typing import Any
 
 from multidict import MultiMapping
 
-from node.i18n import Translator
+from node.runtime.i18n import Translator
 
 FormData = MultiMapping[Any]
 

@@ -14,11 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from matching.wire import MAX_INTERESTS
-from node.i18n import Translator
-from node.services import profiles
-from node.services.profiles import ProfileData
-
-from .base import Form, FormData, checked, echo, has_control_characters, text, texts
+from node.profiles import profiles
+from node.profiles.profiles import ProfileData
+from node.runtime.i18n import Translator
+from web.forms.base import Form, FormData, checked, echo, has_control_characters, text, texts
 
 SPOKEN_ROWS = 5
 LEARNING_ROWS = 3

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from node.i18n import LANGUAGES
-
-from .accounts import safe_next
-from .base import Form, FormData, checked, text
+from node.runtime.i18n import LANGUAGES
+from web.forms.accounts import safe_next
+from web.forms.base import Form, FormData, checked, text
 
 
 class LanguageForm(Form):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import accounts, admin, contacts, dashboard, landing, messages, profile, settings, twin
+from web.pages import (
+    accounts,
+    admin,
+    contacts,
+    dashboard,
+    landing,
+    messages,
+    profile,
+    settings,
+    twin,
+)
 
 
 def add_routes(app: web.Application) -> None:

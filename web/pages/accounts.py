@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.services import accounts, profiles, tokens
-from node.services import sessions as session_service
-
-from ..access import current_resident
-from ..forms.accounts import (
+from node.accounts import accounts, tokens
+from node.accounts import sessions as session_service
+from node.profiles import profiles
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.access import current_resident
+from web.forms.accounts import (
     LoginForm,
     NewPasswordForm,
     RegisterForm,
@@ -23,10 +23,10 @@ from ..forms.accounts import (
     password_message,
     safe_next,
 )
-from ..forms.base import text
-from ..keys import PAGE, PageState
-from ..rendering import redirect, render
-from ..routing import page
+from web.forms.base import text
+from web.keys import PAGE, PageState
+from web.rendering import redirect, render
+from web.routing import page
 
 LOCKED_STATUS = 429
 

@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
+from node.admin import overview as admin
+from node.contacts import reports
+from node.federation.delivery_worker import wake
 from node.models import Resident
-from node.services import admin, reports
-from node.workers.delivery import wake
-
-from ..access import require_resident, resident_in
-from ..rendering import redirect, render
-from ..routing import page
-from .contacts import REASON_LABELS
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.access import require_resident, resident_in
+from web.pages.contacts import REASON_LABELS
+from web.rendering import redirect, render
+from web.routing import page
 
 if TYPE_CHECKING:
-    from node.db import UnitOfWork
+    from node.runtime.db import UnitOfWork
 
 QUEUE_PATH = "/admin/queue"
 REPORTS_PATH = "/admin/reports"

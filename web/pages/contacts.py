@@ -11,22 +11,23 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.i18n import N_
+from node.contacts import consent as contacts
+from node.contacts import reports
+from node.contacts import views as contact_views
+from node.contacts.consent import ContactError
+from node.federation.delivery_worker import wake
 from node.models import Resident
-from node.services import contact_views, contacts, reports
-from node.services.contacts import ContactError
-from node.workers.delivery import wake
-
-from ..access import require_resident, resident_in
-from ..forms.base import text
-from ..keys import PAGE
-from ..rendering import redirect, render
-from ..routing import page
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.runtime.i18n import N_
+from web.access import require_resident, resident_in
+from web.forms.base import text
+from web.keys import PAGE
+from web.rendering import redirect, render
+from web.routing import page
 
 if TYPE_CHECKING:
-    from node.db import UnitOfWork
+    from node.runtime.db import UnitOfWork
 
 REQUESTS_PATH = "/contacts/requests"
 

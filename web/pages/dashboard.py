@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.services.dashboard import dashboard_state
-
-from ..access import require_resident, resident_in
-from ..rendering import render
-from ..routing import page
+from node.matches.dashboard import dashboard_state
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.access import require_resident, resident_in
+from web.rendering import render
+from web.routing import page
 
 
 @page

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.services import accounts
-from node.services import sessions as session_service
-
-from ..forms.settings import LanguageForm
-from ..keys import PAGE
-from ..rendering import redirect, render
-from ..routing import page
+from node.accounts import accounts
+from node.accounts import sessions as session_service
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.forms.settings import LanguageForm
+from web.keys import PAGE
+from web.rendering import redirect, render
+from web.routing import page
 
 
 @page

@@ -12,19 +12,18 @@ from typing import Any
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.services import messages
-from node.services.contacts import ContactError, is_mutual, standing
-from node.workers.delivery import wake
-
-from ..access import require_resident, resident_in
-from ..forms.base import text
-from ..keys import PAGE
-from ..rendering import redirect, render
-from ..routing import page
-from ..text import linkify
-from .contacts import PROBLEMS, contact_id, notices
+from node.contacts import messages
+from node.contacts.consent import ContactError, is_mutual, standing
+from node.federation.delivery_worker import wake
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.access import require_resident, resident_in
+from web.forms.base import text
+from web.keys import PAGE
+from web.pages.contacts import PROBLEMS, contact_id, notices
+from web.rendering import redirect, render
+from web.routing import page
+from web.text import linkify
 
 MAX_FORM_LENGTH = messages.MAX_LENGTH * 4
 

@@ -2,7 +2,7 @@
 
 The wizard keeps the answers of earlier steps in hidden fields and stores nothing
 before the last step, so an abandoned wizard leaves no half profile behind. Both
-pages save through ``node.services.profiles.save_profile``, the one place where a
+pages save through ``node.profiles.profiles.save_profile``, the one place where a
 profile changes.
 """
 
@@ -17,18 +17,17 @@ from matching.occupations import load_occupations
 from matching.profile import CEFR_LEVELS, CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS
 from matching.taxonomy import load_taxonomy
 from matching.wire import MAX_INTERESTS
-from node import appkeys
-from node.db import transaction
-from node.i18n import N_, Translator
 from node.models import Resident
-from node.services import profiles
-
-from ..access import require_resident, resident_in
-from ..forms.base import text
-from ..forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
-from ..keys import PAGE
-from ..rendering import redirect, render
-from ..routing import page
+from node.profiles import profiles
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.runtime.i18n import N_, Translator
+from web.access import require_resident, resident_in
+from web.forms.base import text
+from web.forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
+from web.keys import PAGE
+from web.rendering import redirect, render
+from web.routing import page
 
 LEVEL_LABELS = {
     "A1": N_("A1 – beginner"),

@@ -7,18 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
+from node.accounts import accounts
+from node.accounts import sessions as session_service
 from node.models import utcnow
-from node.services import accounts, profiles, vector_publication
-from node.services import sessions as session_service
-
-from ..access import require_resident, resident_in
-from ..forms.settings import DeleteAccountForm, PreferencesForm
-from ..i18n import NATIVE_NAMES
-from ..keys import PAGE
-from ..rendering import redirect, render
-from ..routing import page
+from node.profiles import profiles
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.vectors import publication as vector_publication
+from web.access import require_resident, resident_in
+from web.forms.settings import DeleteAccountForm, PreferencesForm
+from web.i18n import NATIVE_NAMES
+from web.keys import PAGE
+from web.rendering import redirect, render
+from web.routing import page
 
 if TYPE_CHECKING:
     pass

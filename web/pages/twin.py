@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import appkeys
-from node.db import transaction
-from node.services import accounts, contact_views
-from node.services.twin_view import twin_overview
-
-from ..access import require_resident
-from ..keys import PAGE
-from ..rendering import render
-from ..routing import page
+from node.accounts import accounts
+from node.contacts import views as contact_views
+from node.matches.twin_view import twin_overview
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from web.access import require_resident
+from web.keys import PAGE
+from web.rendering import render
+from web.routing import page
 
 
 @page

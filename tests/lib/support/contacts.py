@@ -15,16 +15,16 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from node import appkeys
-from node.db import transaction
+from node.accounts import passwords
+from node.federation.delivery_worker import wake
 from node.models import Contact, Message, Resident, utcnow
-from node.services import passwords, profiles
-from node.workers.delivery import wake
-
-from .federation import FAST, signed, trusting, wait_for
-from .nodes import RunningNode, node_pair
-from .population import person, pseudonym_urls, remote_vectors
-from .web import PASSWORD
+from node.profiles import profiles
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from tests.lib.support.federation import FAST, signed, trusting, wait_for
+from tests.lib.support.nodes import RunningNode, node_pair
+from tests.lib.support.population import person, pseudonym_urls, remote_vectors
+from tests.lib.support.web import PASSWORD
 
 ANNA = "anna@oldenburg.example"
 BRUNO = "bruno@cholet.example"

@@ -19,11 +19,10 @@ from sqlalchemy import select
 from federation.documents import ACTIVITY_JSON
 from federation.keys import PrivateKey
 from federation.signatures import sign_request
-from node import appkeys
-from node.inbox_handlers import ActivityHandler, InboxContext, Rejected, register_handler
+from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.models import InboxActivity, OutboxActivity, Peer
-
-from .nodes import RunningNode, bound_socket
+from node.runtime import appkeys
+from tests.lib.support.nodes import RunningNode, bound_socket
 
 # Short schedules so that retries, leases and polling take tenths of a second.
 FAST = {
@@ -161,8 +160,8 @@ async def peer_row(node: RunningNode, actor_url: str) -> Peer:
 
 async def trusting(node: RunningNode, other: RunningNode) -> bool:
     """Whether ``node`` has fetched ``other``'s actor and pinned a key of it."""
+    from node.federation import peers as repo
     from node.models import utcnow
-    from node.repositories import peers as repo
 
     assert node.app is not None
     async with node.app[appkeys.SESSIONS]() as session:
@@ -242,9 +241,9 @@ async def queue(
     node: RunningNode, to: RunningNode | str, activities: Iterable[dict[str, Any]]
 ) -> None:
     """Queue ``activities`` in ``node``'s outbox for the peer ``to``, in one transaction."""
-    from node.db import transaction
-    from node.services.outbox import enqueue
-    from node.workers.delivery import wake
+    from node.federation.delivery_worker import wake
+    from node.federation.outbox import enqueue
+    from node.runtime.db import transaction
 
     assert node.app is not None
     actor_url = to if isinstance(to, str) else to.config.actor_url
@@ -261,9 +260,9 @@ async def fake_peer(node: RunningNode, peer: ScriptedPeer, *, trusted: bool = Tr
     (and, when ``trusted``, a key of it pinned); returns its actor URL."""
     from federation.actors import ActorKey
     from federation.keys import fingerprint, public_key_pem
-    from node.db import transaction
+    from node.federation import peers as repo
     from node.models import utcnow
-    from node.repositories import peers as repo
+    from node.runtime.db import transaction
 
     assert node.app is not None
     actor_url = f"{peer.url}/actor"

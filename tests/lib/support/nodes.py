@@ -14,13 +14,12 @@ from typing import Any
 from aiohttp import web
 
 from federation.keys import fingerprint
-from node import migrate
 from node.app import Extension, create_app
-from node.config import Config, config_from_mapping
-from node.db import create_engine
-from node.keys import NodeKeys, ensure_keys, load_keys
-
-from .databases import scratch_database
+from node.runtime import migrate
+from node.runtime.config import Config, config_from_mapping
+from node.runtime.db import create_engine
+from node.runtime.keys import NodeKeys, ensure_keys, load_keys
+from tests.lib.support.databases import scratch_database
 
 CITIES = {
     "oldenburg": {"city": "Oldenburg", "lang": "de", "age": 16, "portal": "MeinZwilling"},

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from node import appkeys
-from node.db import transaction
+from node.federation.delivery_worker import wake
+from node.federation.peer_fetch import fetch_json
+from node.matches.compute import MATCHING, RecomputeResult, recompute_all
 from node.models import (
     OutboxActivity,
     Peer,
@@ -22,15 +23,13 @@ from node.models import (
     Twin,
     utcnow,
 )
-from node.services import profiles
-from node.services.matching import MATCHING, RecomputeResult, recompute_all
-from node.services.peer_fetch import fetch_json
-from node.services.profiles import ProfileData
-from node.services.vector_sync import SyncResult, sync_from_app
-from node.workers.delivery import wake
-
-from .federation import trusting, wait_for
-from .nodes import RunningNode
+from node.profiles import profiles
+from node.profiles.profiles import ProfileData
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.vectors.sync import SyncResult, sync_from_app
+from tests.lib.support.federation import trusting, wait_for
+from tests.lib.support.nodes import RunningNode
 
 INTERESTS = (
     "sport.cycling",

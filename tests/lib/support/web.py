@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .nodes import RunningNode
+from tests.lib.support.nodes import RunningNode
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "lantern orchard seventeen"

@@ -1,0 +1,352 @@
+"""Resident accounts: registration, e-mail verification, login, password reset,
+preferences, export and deletion.
+
+Every function works inside the caller's transaction. Functions that want to mail
+someone return the composed mails instead of sending them, and the caller sends
+them after the commit: a mail must never announce something that was rolled back,
+and a slow mail server must not hold the database lock.
+
+Nothing here may reveal whether an address is registered: registration, login and
+reset answer the same way for known and unknown addresses and spend comparable time
+(an unknown address still costs one Argon2 computation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.accounts import login_throttle, passwords, sessions, tokens
+from node.contacts import views as contact_views
+from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
+from node.profiles.events import resident_leaving
+from node.runtime.config import Config
+from node.runtime.mail import (
+    ALREADY_REGISTERED,
+    PASSWORD_CHANGED,
+    PASSWORD_RESET,
+    VERIFY_EMAIL,
+    Mail,
+    Mailer,
+)
+
+# Where the links in mails point; the web interface serves these paths.
+LOGIN_PATH = "/login"
+VERIFY_PATH = "/verify"
+RESET_REQUEST_PATH = "/password/forgotten"
+RESET_PATH = "/password/reset"
+
+KINDS: tuple[str, ...] = ("person", "family", "club", "school_class")
+
+
+def normalise_email(raw: str) -> str:
+    """The form an address is stored and compared in (mail providers ignore case)."""
+    return raw.strip().lower()
+
+
+def password_context(config: Config, email: str, display_name: str = "") -> list[str]:
+    """Words a guesser would try first for this account (see passwords.py)."""
+    return [
+        email,
+        display_name,
+        config.branding.portal_name,
+        config.node.city,
+        config.node.slug,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    email: str
+    password: str
+    display_name: str
+    kind: str
+    language: str
+
+
+@dataclass(slots=True)
+class LoginResult:
+    """``ok`` (with the resident), ``failed``, ``locked`` (until when) or
+    ``unverified`` (right password, address not confirmed yet: a new link is mailed)."""
+
+    status: Literal["ok", "failed", "locked", "unverified"]
+    resident: Resident | None = None
+    locked_until: datetime | None = None
+    mails: list[Mail] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ResetResult:
+    """``ok``, ``invalid_link`` (unknown, used or expired) or ``weak`` (with codes)."""
+
+    status: Literal["ok", "invalid_link", "weak"]
+    problems: list[str] = field(default_factory=list)
+    resident: Resident | None = None
+    mails: list[Mail] = field(default_factory=list)
+
+
+async def get_resident(session: AsyncSession, resident_id: int) -> Resident | None:
+    return await session.get(Resident, resident_id)
+
+
+async def find_by_email(session: AsyncSession, email: str) -> Resident | None:
+    return await session.scalar(select(Resident).where(Resident.email == normalise_email(email)))
+
+
+async def register(session: AsyncSession, mailer: Mailer, data: Registration) -> list[Mail]:
+    """Create an unverified account and mail a confirmation link.
+
+    For an address that already has an account nothing is created; its owner gets
+    a "you already have an account" mail instead, and the caller shows the same
+    "check your mail" page either way.
+    """
+    email = normalise_email(data.email)
+    existing = await find_by_email(session, email)
+    if existing is not None:
+        await passwords.burn_verification(data.password)
+        return [_already_registered(mailer, existing)]
+    password_hash = await passwords.hash_password(data.password)
+    resident = Resident(
+        email=email,
+        password_hash=password_hash,
+        display_name=data.display_name,
+        kind=data.kind,
+        language=data.language,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(resident)
+            await session.flush()
+    except IntegrityError:
+        # Registered a moment ago by a concurrent request: treat as existing.
+        existing = await find_by_email(session, email)
+        return [_already_registered(mailer, existing)] if existing else []
+    return [await _verification_mail(session, mailer, resident)]
+
+
+async def _verification_mail(session: AsyncSession, mailer: Mailer, resident: Resident) -> Mail:
+    token = await tokens.issue_token(session, resident, tokens.VERIFY_EMAIL)
+    hours = int(tokens.LIFETIMES[tokens.VERIFY_EMAIL].total_seconds() // 3600)
+    return mailer.compose(
+        VERIFY_EMAIL,
+        resident.email,
+        resident.language,
+        name=resident.display_name,
+        link=_link(mailer.config, VERIFY_PATH, token),
+        hours=hours,
+    )
+
+
+def _already_registered(mailer: Mailer, resident: Resident) -> Mail:
+    base = mailer.config.node.base_url
+    return mailer.compose(
+        ALREADY_REGISTERED,
+        resident.email,
+        resident.language,
+        name=resident.display_name,
+        login_link=base + LOGIN_PATH,
+        reset_link=base + RESET_REQUEST_PATH,
+    )
+
+
+def _link(config: Config, path: str, token: str) -> str:
+    return f"{config.node.base_url}{path}?token={token}"
+
+
+async def link_is_valid(session: AsyncSession, token: str, purpose: str) -> bool:
+    """Whether a mailed link still works (pages show a form only for those)."""
+    return await tokens.peek_token(session, token, purpose) is not None
+
+
+async def verify_email(session: AsyncSession, token: str) -> Resident | None:
+    """Confirm an address with the mailed token; None when the link is not valid."""
+    resident = await tokens.consume_token(session, token, tokens.VERIFY_EMAIL)
+    if resident is None:
+        return None
+    if resident.email_verified_at is None:
+        resident.email_verified_at = utcnow()
+    return resident
+
+
+async def authenticate(
+    session: AsyncSession, mailer: Mailer, email: str, password: str
+) -> LoginResult:
+    """Check a login attempt against the throttle and the stored hash."""
+    email = normalise_email(email)
+    now = utcnow()
+    until = await login_throttle.locked_until(session, email, now=now)
+    if until is not None:
+        return LoginResult("locked", locked_until=until)
+    resident = await find_by_email(session, email)
+    if len(password) > passwords.MAX_LENGTH:
+        matched = False
+    elif resident is None:
+        await passwords.burn_verification(password)
+        matched = False
+    else:
+        matched = await passwords.verify_password(resident.password_hash, password)
+    if not matched or resident is None or resident.status != "active":
+        until = await login_throttle.record_failure(session, email, now=now)
+        if until is not None:
+            return LoginResult("locked", locked_until=until)
+        return LoginResult("failed")
+    await login_throttle.clear(session, email)
+    if passwords.needs_rehash(resident.password_hash):
+        resident.password_hash = await passwords.hash_password(password)
+    if resident.email_verified_at is None:
+        return LoginResult(
+            "unverified", mails=[await _verification_mail(session, mailer, resident)]
+        )
+    return LoginResult("ok", resident=resident)
+
+
+async def request_password_reset(session: AsyncSession, mailer: Mailer, email: str) -> list[Mail]:
+    """Mail a reset link if the address has an account; answer the same way if not."""
+    resident = await find_by_email(session, email)
+    if resident is None or resident.status != "active":
+        return []
+    token = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET)
+    minutes = int(tokens.LIFETIMES[tokens.PASSWORD_RESET].total_seconds() // 60)
+    return [
+        mailer.compose(
+            PASSWORD_RESET,
+            resident.email,
+            resident.language,
+            name=resident.display_name,
+            link=_link(mailer.config, RESET_PATH, token),
+            minutes=minutes,
+        )
+    ]
+
+
+async def reset_password(
+    session: AsyncSession, mailer: Mailer, token: str, new_password: str
+) -> ResetResult:
+    """Set a new password with a mailed link: the link is used up, every session of
+    the account ends and the lock on the address is lifted. The mailbox has just
+    proved itself, so the address counts as verified."""
+    resident = await tokens.peek_token(session, token, tokens.PASSWORD_RESET)
+    if resident is None:
+        return ResetResult("invalid_link")
+    context = password_context(mailer.config, resident.email, resident.display_name)
+    problems = passwords.password_problems(new_password, context)
+    if problems:
+        return ResetResult("weak", problems=problems, resident=resident)
+    await tokens.consume_token(session, token, tokens.PASSWORD_RESET)
+    resident.password_hash = await passwords.hash_password(new_password)
+    if resident.email_verified_at is None:
+        resident.email_verified_at = utcnow()
+    await sessions.destroy_sessions_of(session, resident.id)
+    await login_throttle.clear(session, resident.email)
+    mail = mailer.compose(
+        PASSWORD_CHANGED,
+        resident.email,
+        resident.language,
+        name=resident.display_name,
+        reset_link=mailer.config.node.base_url + RESET_REQUEST_PATH,
+    )
+    return ResetResult("ok", resident=resident, mails=[mail])
+
+
+async def set_language(session: AsyncSession, resident: Resident, language: str) -> None:
+    resident.language = language
+
+
+async def set_notifications(session: AsyncSession, resident: Resident, enabled: bool) -> None:
+    """Whether the resident wants a mail when a message arrives."""
+    resident.notify_messages = enabled
+
+
+async def delete_account(session: AsyncSession, resident: Resident, password: str) -> bool:
+    """Delete the account and everything it owns, if ``password`` is right.
+
+    Peers are told first (``resident_leaving``, inside this transaction); then the
+    rows go. Tables of other features reference residents with ON DELETE CASCADE,
+    so deleting the resident row removes their rows too.
+    """
+    if len(password) > passwords.MAX_LENGTH or not await passwords.verify_password(
+        resident.password_hash, password
+    ):
+        return False
+    await resident_leaving(session, resident)
+    await sessions.destroy_sessions_of(session, resident.id)
+    await tokens.purge_tokens_of(session, resident.id)
+    await session.execute(delete(Profile).where(Profile.resident_id == resident.id))
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.email == resident.email))
+    await session.execute(delete(Resident).where(Resident.id == resident.id))
+    session.expunge(resident)
+    return True
+
+
+async def export_data(session: AsyncSession, resident: Resident) -> dict[str, Any]:
+    """Everything the node stores about the resident, as a JSON-ready document
+    (the right of access: GDPR article 15). Secrets (password hash, token and
+    session hashes) are described, not copied."""
+    profile = await session.get(Profile, resident.id)
+    login_sessions = await sessions.sessions_of(session, resident.id)
+    links = await session.scalars(
+        select(AccountToken)
+        .where(AccountToken.resident_id == resident.id)
+        .order_by(AccountToken.created_at)
+    )
+    throttle = await session.get(LoginThrottle, resident.email)
+    return {
+        "format": "zwilling-export/1",
+        "exported_at": _iso(utcnow()),
+        "account": {
+            "id": resident.id,
+            "email": resident.email,
+            "display_name": resident.display_name,
+            "kind": resident.kind,
+            "role": resident.role,
+            "status": resident.status,
+            "language": resident.language,
+            "email_verified_at": _iso(resident.email_verified_at),
+            "notify_messages": resident.notify_messages,
+            "created_at": _iso(resident.created_at),
+            "password": "stored only as an Argon2id hash",
+        },
+        "profile": None if profile is None else _profile_document(profile),
+        "sessions": [
+            {"created_at": _iso(row.created_at), "last_seen_at": _iso(row.last_seen_at)}
+            for row in login_sessions
+        ],
+        "mailed_links": [
+            {
+                "purpose": row.purpose,
+                "created_at": _iso(row.created_at),
+                "expires_at": _iso(row.expires_at),
+                "used_at": _iso(row.used_at),
+            }
+            for row in links
+        ],
+        "failed_logins": None
+        if throttle is None
+        else {"count": throttle.failures, "last_at": _iso(throttle.last_failure_at)},
+        "contacts": await contact_views.export_for(session, resident),
+    }
+
+
+def _profile_document(profile: Profile) -> dict[str, Any]:
+    return {
+        "interests": list(profile.interests),
+        "occupation": profile.occupation,
+        "languages": dict(profile.languages),
+        "learning": list(profile.learning),
+        "age_band": profile.age_band,
+        "children_age_bands": list(profile.children_age_bands),
+        "about": profile.about,
+        "show_about": profile.show_about,
+        "paused": profile.paused,
+        "completed": profile.completed,
+        "updated_at": _iso(profile.updated_at),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

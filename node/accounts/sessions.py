@@ -1,0 +1,156 @@
+"""Browser sessions of residents and of anonymous visitors.
+
+The cookie carries a random token of 256 bits; the table keeps only its SHA-256,
+so a leaked copy of the database does not let anyone take over a session. Every
+session, anonymous ones included, holds a CSRF token, which is what protects the
+registration and login forms before anyone is logged in.
+
+A session dies after ``idle_timeout_minutes`` without use or after
+``absolute_timeout_hours`` in any case; it is replaced by a fresh one at login (so
+an id planted before login is worthless afterwards) and removed at logout, at a
+password reset and when the account is deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.models import LoginSession, utcnow
+from node.runtime.config import SessionSection
+
+# Writing last_seen_at on every request would turn every page view into a write;
+# once a minute is precise enough for timeouts counted in minutes.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    """A session just created: the row, and the token that only the cookie will hold."""
+
+    token: str
+    row: LoginSession
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+async def open_session(
+    session: AsyncSession,
+    *,
+    resident_id: int | None = None,
+    language: str | None = None,
+    now: datetime | None = None,
+) -> OpenedSession:
+    """Create a session (anonymous when ``resident_id`` is None)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        id=hash_token(token),
+        resident_id=resident_id,
+        csrf_token=secrets.token_urlsafe(32),
+        language=language,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return OpenedSession(token, row)
+
+
+async def find_session(
+    session: AsyncSession,
+    token: str,
+    settings: SessionSection,
+    *,
+    now: datetime | None = None,
+) -> LoginSession | None:
+    """The live session for a cookie token, touched; None when unknown or timed out.
+
+    A timed-out session is deleted on the spot so it can never come back.
+    """
+    if not token or len(token) > 128:
+        return None
+    now = now or utcnow()
+    row = await session.get(LoginSession, hash_token(token))
+    if row is None:
+        return None
+    if is_expired(row, settings, now):
+        await session.delete(row)
+        await session.flush()
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return row
+
+
+def is_expired(row: LoginSession, settings: SessionSection, now: datetime) -> bool:
+    idle = timedelta(minutes=settings.idle_timeout_minutes)
+    absolute = timedelta(hours=settings.absolute_timeout_hours)
+    return now - row.last_seen_at >= idle or now - row.created_at >= absolute
+
+
+async def rotate_session(
+    session: AsyncSession,
+    current: LoginSession | None,
+    resident_id: int,
+    *,
+    language: str | None = None,
+) -> OpenedSession:
+    """Replace the current session by a new one for ``resident_id`` (at login).
+
+    The visitor's language choice survives; id and CSRF token do not.
+    """
+    carried = language or (current.language if current else None)
+    if current is not None:
+        await session.execute(delete(LoginSession).where(LoginSession.id == current.id))
+    return await open_session(session, resident_id=resident_id, language=carried)
+
+
+async def destroy_session(session: AsyncSession, row: LoginSession) -> None:
+    await session.execute(delete(LoginSession).where(LoginSession.id == row.id))
+
+
+async def destroy_sessions_of(session: AsyncSession, resident_id: int) -> None:
+    """End every session of a resident (password reset, account deletion)."""
+    await session.execute(delete(LoginSession).where(LoginSession.resident_id == resident_id))
+
+
+async def set_session_language(session: AsyncSession, row: LoginSession, language: str) -> None:
+    fresh = await session.get(LoginSession, row.id)
+    if fresh is not None:
+        fresh.language = language
+    row.language = language
+
+
+async def purge_expired_sessions(
+    session: AsyncSession, settings: SessionSection, *, now: datetime | None = None
+) -> int:
+    """Delete sessions past their timeouts; anonymous visitors leave many behind."""
+    now = now or utcnow()
+    idle_cutoff = now - timedelta(minutes=settings.idle_timeout_minutes)
+    absolute_cutoff = now - timedelta(hours=settings.absolute_timeout_hours)
+    result = await session.execute(
+        delete(LoginSession).where(
+            or_(
+                LoginSession.last_seen_at < idle_cutoff,
+                LoginSession.created_at < absolute_cutoff,
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def sessions_of(session: AsyncSession, resident_id: int) -> list[LoginSession]:
+    result = await session.scalars(
+        select(LoginSession)
+        .where(LoginSession.resident_id == resident_id)
+        .order_by(LoginSession.created_at)
+    )
+    return list(result)

@@ -1,0 +1,459 @@
+"""Double opt-in contact: the transitions of a contact, from this node's resident and
+from the peer resident, each writing its activity to the outbox in the caller's
+transaction.
+
+The resident's side (``request_contact``, ``answer_request``, ``withdraw``,
+``block``) sends ``Follow``, ``Accept`` / ``Reject``, ``Undo`` (or ``Reject`` after
+having accepted) and ``Block``. The peer's side (``received_*``) applies the same
+activities coming in; they tolerate any order and repetition, because that is how a
+network delivers. Declining, withdrawing, blocking and leaving end a pair for good.
+
+The moment both sides say yes, this node reveals its resident to the other (the
+``Update`` of the contact-scoped ``Person``), once; nothing personal is sent before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node import pseudonyms
+from node.contacts import wire
+from node.federation import outbox
+from node.models import Contact, Message, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
+from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
+
+ENDED_CONSENTS = (CONSENT_DECLINED, CONSENT_WITHDRAWN)
+
+
+class ContactError(Exception):
+    """An action the contact's state does not allow; ``code`` tells the page which."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def is_mutual(contact: Contact) -> bool:
+    """Consent on both sides and nothing that ended the pair: names and messages may
+    cross (both nodes check this, each on its own copy)."""
+    return (
+        contact.my_consent == CONSENT_YES
+        and contact.their_consent == CONSENT_YES
+        and not is_closed(contact)
+    )
+
+
+def is_closed(contact: Contact) -> bool:
+    return bool(
+        contact.blocked_by_me
+        or contact.blocked_by_them
+        or contact.remote_deleted_at is not None
+        or contact.left_at is not None
+    )
+
+
+def standing(contact: Contact) -> str:
+    """One word for pages: deleted, left, blocked, ended, mutual, declined, withdrawn,
+    pending (someone still has to answer) or none."""
+    if contact.remote_deleted_at is not None:
+        return "deleted"
+    if contact.left_at is not None:
+        return "left"
+    if contact.blocked_by_me:
+        return "blocked"
+    if contact.blocked_by_them:
+        return "ended"
+    if is_mutual(contact):
+        return "mutual"
+    sides = (contact.my_consent, contact.their_consent)
+    if CONSENT_WITHDRAWN in sides:
+        return "withdrawn"
+    if CONSENT_DECLINED in sides:
+        return "declined"
+    if CONSENT_YES in sides:
+        return "pending"
+    return "none"
+
+
+# Finding rows.
+
+
+async def contact_of(session: AsyncSession, resident: Resident, contact_id: int) -> Contact:
+    """The resident's own contact, or ContactError("not_found") (never someone else's)."""
+    contact = await session.get(Contact, contact_id, with_for_update=True)
+    if contact is None or contact.resident_id != resident.id:
+        raise ContactError("not_found")
+    return contact
+
+
+async def pair(session: AsyncSession, local_actor: str, remote_actor: str) -> Contact | None:
+    return await session.scalar(
+        select(Contact)
+        .where(Contact.local_actor == local_actor, Contact.remote_actor == remote_actor)
+        .with_for_update()
+    )
+
+
+async def _pair_or_new(
+    session: AsyncSession, resident_id: int, peer_id: int, local_actor: str, remote_actor: str
+) -> Contact:
+    found = await pair(session, local_actor, remote_actor)
+    if found is not None:
+        return found
+    contact = Contact(
+        resident_id=resident_id,
+        peer_id=peer_id,
+        local_actor=local_actor,
+        remote_actor=remote_actor,
+        my_consent=CONSENT_NONE,
+        their_consent=CONSENT_NONE,
+        blocked_by_me=False,
+        blocked_by_them=False,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(contact)
+            await session.flush()
+    except IntegrityError:
+        # The other side's activity created the same pair a moment ago.
+        found = await pair(session, local_actor, remote_actor)
+        if found is None:
+            raise
+        return found
+    return contact
+
+
+async def current_pseudonym(session: AsyncSession, resident: Resident, peer_id: int) -> str | None:
+    """The resident's published pseudonym towards the peer, if they are published there."""
+    return await session.scalar(
+        select(Pseudonym.pseudonym).where(
+            Pseudonym.resident_id == resident.id,
+            Pseudonym.peer_id == peer_id,
+            Pseudonym.epoch == resident.pseudonym_epoch,
+            Pseudonym.withdrawn_at.is_(None),
+        )
+    )
+
+
+async def local_resident_for(
+    session: AsyncSession, base_url: str, actor: str, peer: Peer
+) -> int | None:
+    """The resident behind one of this node's pseudonym actors, if that pseudonym was
+    issued towards ``peer`` and is still current (else None: gone, or not theirs)."""
+    value = pseudonyms.pseudonym_from_url(base_url, actor)
+    if value is None:
+        return None
+    record = await pseudonyms.lookup(session, value)
+    if record is None or record.withdrawn or record.peer_id != peer.id:
+        return None
+    return record.resident_id
+
+
+# The resident's own actions.
+
+
+async def request_contact(
+    session: AsyncSession, base_url: str, resident: Resident, remote_actor: str
+) -> Contact:
+    """Ask a suggested peer resident for contact (``Follow``); mutual at once if they
+    asked first. Asking again changes nothing."""
+    remote = await session.scalar(
+        select(RemoteProfile).where(RemoteProfile.actor_url == remote_actor)
+    )
+    if remote is None:
+        raise ContactError("unknown_profile")
+    pseudonym = await current_pseudonym(session, resident, remote.peer_id)
+    if pseudonym is None:
+        raise ContactError("not_published")
+    local_actor = pseudonyms.actor_url(base_url, pseudonym)
+    contact = await _pair_or_new(session, resident.id, remote.peer_id, local_actor, remote_actor)
+    _require_open(contact)
+    if contact.my_consent in ENDED_CONSENTS or contact.their_consent in ENDED_CONSENTS:
+        raise ContactError("ended")
+    if contact.my_consent == CONSENT_YES:
+        return contact
+    now = utcnow()
+    activity = wire.follow(base_url, local_actor, remote_actor, now)
+    await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+    contact.my_follow_id = activity["id"]
+    _set_mine(contact, CONSENT_YES, now)
+    await _reveal_if_mutual(session, base_url, contact, now)
+    return contact
+
+
+async def answer_request(
+    session: AsyncSession, base_url: str, resident: Resident, contact_id: int, *, accept: bool
+) -> Contact:
+    """Say yes (``Accept``) or no (``Reject``) to a request received."""
+    contact = await contact_of(session, resident, contact_id)
+    _require_open(contact)
+    if contact.their_follow_id is None or contact.their_consent != CONSENT_YES:
+        raise ContactError("not_requested")
+    if contact.my_consent == (CONSENT_YES if accept else CONSENT_DECLINED):
+        return contact
+    if contact.my_consent != CONSENT_NONE:
+        raise ContactError("already_answered")
+    now = utcnow()
+    kind = "Accept" if accept else "Reject"
+    activity = wire.answer(
+        base_url, kind, contact.local_actor, contact.remote_actor, contact.their_follow_id, now
+    )
+    await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+    _set_mine(contact, CONSENT_YES if accept else CONSENT_DECLINED, now)
+    await _reveal_if_mutual(session, base_url, contact, now)
+    return contact
+
+
+async def withdraw(
+    session: AsyncSession, base_url: str, resident: Resident, contact_id: int
+) -> Contact:
+    """Take back one's yes: ``Undo`` of one's own request, or, for a request one had
+    accepted, its ``Reject`` (the peer reads a Reject after a yes as withdrawal)."""
+    contact = await contact_of(session, resident, contact_id)
+    if contact.my_consent == CONSENT_WITHDRAWN:
+        return contact
+    if contact.my_consent != CONSENT_YES:
+        raise ContactError("nothing_to_withdraw")
+    now = utcnow()
+    if not is_closed(contact):
+        if contact.my_follow_id is not None:
+            activity = wire.undo(
+                base_url, contact.local_actor, contact.remote_actor, contact.my_follow_id, now
+            )
+        else:
+            assert contact.their_follow_id is not None
+            activity = wire.answer(
+                base_url,
+                "Reject",
+                contact.local_actor,
+                contact.remote_actor,
+                contact.their_follow_id,
+                now,
+            )
+        await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+    _set_mine(contact, CONSENT_WITHDRAWN, now)
+    return contact
+
+
+async def block(
+    session: AsyncSession, base_url: str, resident: Resident, contact_id: int
+) -> Contact:
+    """End the pair for good and tell the peer (``Block``): no request, reveal or
+    message of that pseudonym is taken any more, on either node."""
+    contact = await contact_of(session, resident, contact_id)
+    if contact.blocked_by_me:
+        return contact
+    now = utcnow()
+    if contact.remote_deleted_at is None and contact.left_at is None:
+        activity = wire.block(base_url, contact.local_actor, contact.remote_actor, now)
+        await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+    contact.blocked_by_me = True
+    contact.updated_at = now
+    return contact
+
+
+def _require_open(contact: Contact) -> None:
+    if contact.blocked_by_me:
+        raise ContactError("blocked")
+    if is_closed(contact):
+        raise ContactError("ended")
+
+
+def _set_mine(contact: Contact, consent: str, now: datetime) -> None:
+    contact.my_consent = consent
+    contact.my_consent_at = now
+    contact.updated_at = now
+
+
+async def _reveal_if_mutual(
+    session: AsyncSession, base_url: str, contact: Contact, now: datetime
+) -> None:
+    """On the first moment of mutual consent, send this side's name (and about-text,
+    if the resident chose to show it) to the other pseudonym only."""
+    if not is_mutual(contact) or contact.mutual_since is not None:
+        return
+    contact.mutual_since = now
+    resident = await session.get(Resident, contact.resident_id)
+    if resident is None:
+        return
+    profile = await session.get(Profile, resident.id)
+    about = profile.about.strip() if profile is not None and profile.show_about else ""
+    activity = wire.reveal(
+        base_url, contact.local_actor, contact.remote_actor, resident.display_name, about, now
+    )
+    await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+
+
+# The peer resident's actions, as activities arrive (inbox handlers call these).
+
+
+def _newer(contact: Contact, moment: datetime) -> bool:
+    """Whether an activity written at ``moment`` is newer than the last that changed the
+    peer resident's side (their node's clock orders their own activities)."""
+    return contact.their_consent_at is None or moment > contact.their_consent_at
+
+
+def _set_theirs(contact: Contact, consent: str, moment: datetime) -> None:
+    contact.their_consent = consent
+    contact.their_consent_at = moment
+    contact.updated_at = utcnow()
+
+
+async def received_follow(
+    session: AsyncSession,
+    base_url: str,
+    resident_id: int,
+    peer: Peer,
+    *,
+    follow_id: str,
+    local_actor: str,
+    remote_actor: str,
+    moment: datetime,
+) -> Contact:
+    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
+        return contact  # ended pairs stay ended; an Undo that came first wins
+    if contact.their_consent == CONSENT_YES and contact.their_follow_id == follow_id:
+        return contact
+    if not _newer(contact, moment) and contact.their_consent != CONSENT_NONE:
+        return contact
+    contact.their_follow_id = follow_id
+    _set_theirs(contact, CONSENT_YES, moment)
+    await _reveal_if_mutual(session, base_url, contact, utcnow())
+    return contact
+
+
+async def received_accept(
+    session: AsyncSession,
+    base_url: str,
+    resident_id: int,
+    peer: Peer,
+    *,
+    local_actor: str,
+    remote_actor: str,
+    moment: datetime,
+) -> Contact:
+    """The peer resident says yes. Kept even if this side's request is not known (yet):
+    it is their consent only, and contact needs this side's yes as well."""
+    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
+        return contact
+    if _newer(contact, moment) or contact.their_consent == CONSENT_NONE:
+        _set_theirs(contact, CONSENT_YES, moment)
+        await _reveal_if_mutual(session, base_url, contact, utcnow())
+    return contact
+
+
+async def received_reject(
+    session: AsyncSession,
+    resident_id: int,
+    peer: Peer,
+    *,
+    local_actor: str,
+    remote_actor: str,
+    moment: datetime,
+) -> Contact:
+    """No to this side's request, or, after a yes, the end of the contact. A no is
+    final whenever it arrives, so it needs no ordering (nor a correct clock)."""
+    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if contact.their_consent in ENDED_CONSENTS:
+        return contact
+    ended = CONSENT_WITHDRAWN if contact.their_consent == CONSENT_YES else CONSENT_DECLINED
+    _set_theirs(contact, ended, max(moment, contact.their_consent_at or moment))
+    return contact
+
+
+async def received_undo(
+    session: AsyncSession,
+    resident_id: int,
+    peer: Peer,
+    *,
+    follow_id: str,
+    local_actor: str,
+    remote_actor: str,
+    moment: datetime,
+) -> Contact:
+    """The peer resident takes back their request. If the request has not arrived yet,
+    the withdrawal is kept and the late request will find the pair ended."""
+    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if contact.their_follow_id not in (None, follow_id):
+        return contact  # undoes a request this node never took as current
+    contact.their_follow_id = follow_id
+    if contact.their_consent != CONSENT_WITHDRAWN:
+        _set_theirs(contact, CONSENT_WITHDRAWN, max(moment, contact.their_consent_at or moment))
+    return contact
+
+
+async def received_block(
+    session: AsyncSession, resident_id: int, peer: Peer, *, local_actor: str, remote_actor: str
+) -> Contact:
+    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if not contact.blocked_by_them:
+        contact.blocked_by_them = True
+        contact.updated_at = utcnow()
+    return contact
+
+
+async def received_reveal(
+    session: AsyncSession, contact: Contact, person: wire.RevealedPerson, moment: datetime
+) -> None:
+    """Store the other's name and about-text (the newest reveal wins)."""
+    if contact.revealed_at is not None and moment <= contact.revealed_at:
+        return
+    contact.their_name = person.name
+    contact.their_about = person.about
+    contact.revealed_at = moment
+    contact.updated_at = utcnow()
+
+
+# Departures.
+
+
+async def remote_resident_left(session: AsyncSession, actor_url: str) -> None:
+    """A peer withdrew one of its pseudonyms (the resident deleted the account, was
+    suspended, paused or reset): every pair with it ends, what it revealed is dropped
+    with the messages its resident wrote, and the resident here sees that it is gone.
+
+    Called by the handler of the pseudonym's ``Delete``, in its transaction.
+    """
+    contacts = (
+        await session.scalars(
+            select(Contact).where(
+                Contact.remote_actor == actor_url, Contact.remote_deleted_at.is_(None)
+            )
+        )
+    ).all()
+    if not contacts:
+        return
+    now = utcnow()
+    ids = [contact.id for contact in contacts]
+    await session.execute(
+        delete(Message).where(Message.contact_id.in_(ids), Message.direction == "in")
+    )
+    for contact in contacts:
+        contact.remote_deleted_at = now
+        contact.their_name = None
+        contact.their_about = None
+        contact.updated_at = now
+    await session.flush()
+
+
+async def pseudonyms_withdrawn(session: AsyncSession, actor_urls: Iterable[str]) -> None:
+    """This node withdrew pseudonyms of its own (each with a ``Delete`` to the peer, who
+    ends the pairs): end them here too, so that both copies agree for good."""
+    urls = list(actor_urls)
+    if not urls:
+        return
+    await session.execute(
+        update(Contact)
+        .where(Contact.local_actor.in_(urls), Contact.left_at.is_(None))
+        .values(left_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,150 @@
+"""Messages between two residents in contact: plain text, at most 5,000 characters,
+sent as a ``Create`` of a ``Note`` only while consent is mutual and unblocked.
+
+Every message is stored under the id of its activity, so a delivery repeated by the
+network (or by a faulty peer) is kept once and mailed about once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.contacts import wire
+from node.contacts.consent import ContactError, contact_of, is_mutual
+from node.federation import outbox
+from node.models import Contact, Message, Resident, utcnow
+
+MAX_LENGTH = wire.MAX_MESSAGE_LENGTH
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_body(raw: str) -> str:
+    """Unified line ends, no control characters (they only hide things), no blank edges."""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+async def send_message(
+    session: AsyncSession, base_url: str, resident: Resident, contact_id: int, body: str
+) -> Message:
+    """Queue a message to the contact; ContactError ``not_mutual``, ``empty`` or
+    ``too_long`` refuses it (this node never sends what the other would have to reject)."""
+    contact = await contact_of(session, resident, contact_id)
+    if not is_mutual(contact):
+        raise ContactError("not_mutual")
+    text = clean_body(body)
+    if not text:
+        raise ContactError("empty")
+    if len(text) > MAX_LENGTH:
+        raise ContactError("too_long")
+    now = utcnow()
+    activity = wire.note(base_url, contact.local_actor, contact.remote_actor, text, now)
+    await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
+    message = Message(
+        contact_id=contact.id,
+        direction="out",
+        activity_id=activity["id"],
+        note_id=activity["object"]["id"],
+        body=text,
+        created_at=now,
+        received_at=now,
+        read_at=now,
+        notify="none",
+    )
+    session.add(message)
+    contact.updated_at = now
+    await session.flush()
+    return message
+
+
+async def received_message(
+    session: AsyncSession,
+    contact: Contact,
+    *,
+    activity_id: str,
+    note: wire.IncomingNote,
+    written_at: datetime,
+) -> Message | None:
+    """Store an incoming message once; None when it is a repetition."""
+    known = await session.scalar(
+        select(Message.id).where(
+            or_(Message.activity_id == activity_id, Message.note_id == note.id)
+        )
+    )
+    if known is not None:
+        return None
+    resident = await session.get(Resident, contact.resident_id)
+    wants_mail = resident is not None and resident.notify_messages
+    message = Message(
+        contact_id=contact.id,
+        direction="in",
+        activity_id=activity_id,
+        note_id=note.id,
+        body=clean_body(note.body),
+        created_at=min(written_at, utcnow()),
+        received_at=utcnow(),
+        notify="pending" if wants_mail else "none",
+    )
+    try:
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:
+        return None
+    contact.updated_at = utcnow()
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    contact: Contact
+    messages: Sequence[Message]
+
+
+async def conversation(
+    session: AsyncSession, resident: Resident, contact_id: int, *, mark_read: bool = True
+) -> Conversation:
+    """The messages of one contact, oldest first; reading them marks them read."""
+    contact = await contact_of(session, resident, contact_id)
+    messages = (
+        await session.scalars(
+            select(Message)
+            .where(Message.contact_id == contact.id)
+            .order_by(Message.created_at, Message.id)
+        )
+    ).all()
+    if mark_read and any(m.read_at is None for m in messages):
+        now = utcnow()
+        await session.execute(
+            update(Message)
+            .where(Message.contact_id == contact.id, Message.read_at.is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return Conversation(contact=contact, messages=messages)
+
+
+async def unread_counts(session: AsyncSession, resident: Resident) -> dict[int, int]:
+    """Unread incoming messages per contact id (contacts without any are left out)."""
+    rows = await session.execute(
+        select(Message.contact_id, func.count(Message.id))
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(
+            Contact.resident_id == resident.id,
+            Message.direction == "in",
+            Message.read_at.is_(None),
+        )
+        .group_by(Message.contact_id)
+    )
+    return {contact_id: int(count) for contact_id, count in rows.all()}
+
+
+async def unread_total(session: AsyncSession, resident: Resident) -> int:
+    return sum((await unread_counts(session, resident)).values())

@@ -1,0 +1,146 @@
+"""Mail about new messages, sent after the message is safely stored, once.
+
+An incoming message is stored with ``notify = pending`` (when the resident wants
+mail) in the inbox transaction; this worker picks such rows up after the commit,
+marks them ``sent`` in the same transaction that claims them, and only then hands the
+mails to the mailer. So a message delivered twice, a handler retried, or two
+workers racing never mail twice; a crash between claim and send loses one
+notification at worst, never the message. One mail per resident and round, naming
+how many messages arrived, not what they say: the text stays on the portal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from node.models import Contact, Message, Resident
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.runtime.i18n import N_
+from node.runtime.mail import Mail, Mailer, MailText
+
+log = logging.getLogger(__name__)
+
+CONVERSATIONS_PATH = "/contacts"
+BATCH = 200
+
+NEW_MESSAGES = MailText(
+    subject=N_("%(portal)s: new message from %(sender)s"),
+    body=N_(
+        "Hello %(name)s,\n\n"
+        "%(sender)s wrote to you on %(portal)s (%(count)s new). Read and answer here:\n\n"
+        "%(link)s\n\n"
+        "You can switch these mails off in your settings."
+    ),
+)
+
+UNNAMED = N_("your contact")
+
+WAKE = web.AppKey("notifications_wake", asyncio.Event)
+
+
+Claimed = tuple[Resident, str, int, int]
+
+
+async def claim_pending(session: AsyncSession) -> tuple[int, list[Claimed]]:
+    """Mark a batch of pending notifications sent; return how many rows were claimed
+    and, per resident and contact, (resident, sender, count, contact id)."""
+    rows = (
+        await session.execute(
+            select(Message.id, Contact.id, Contact.resident_id, Contact.their_name)
+            .join(Contact, Contact.id == Message.contact_id)
+            .where(Message.notify == "pending")
+            .order_by(Message.id)
+            .limit(BATCH)
+            .with_for_update(of=Message, skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return 0, []
+    await session.execute(
+        update(Message)
+        .where(Message.id.in_([row[0] for row in rows]), Message.notify == "pending")
+        .values(notify="sent")
+        .execution_options(synchronize_session=False)
+    )
+    grouped: dict[tuple[int, int], list[str | None]] = defaultdict(list)
+    for _message_id, contact_id, resident_id, sender in rows:
+        grouped[(resident_id, contact_id)].append(sender)
+    result = []
+    for (resident_id, contact_id), senders in grouped.items():
+        resident = await session.get(Resident, resident_id)
+        if resident is not None and resident.notify_messages and resident.status == "active":
+            result.append((resident, senders[-1] or "", len(senders), contact_id))
+    return len(rows), result
+
+
+def compose(mailer: Mailer, resident: Resident, sender: str, count: int, contact_id: int) -> Mail:
+    link = f"{mailer.config.node.base_url}{CONVERSATIONS_PATH}/{contact_id}"
+    unnamed = mailer.catalogues.get(resident.language).gettext(UNNAMED)
+    return mailer.compose(
+        NEW_MESSAGES,
+        resident.email,
+        resident.language,
+        name=resident.display_name,
+        sender=sender or unnamed,
+        count=count,
+        link=link,
+    )
+
+
+async def send_pending(sessions: async_sessionmaker[AsyncSession], mailer: Mailer) -> int:
+    """One round: claim, commit, mail. Returns the number of messages claimed."""
+    async with transaction(sessions) as session:
+        count, claimed = await claim_pending(session)
+        mails = [compose(mailer, *item) for item in claimed]
+    if mails:
+        await mailer.deliver(mails)
+    return count
+
+
+def wake_after_commit(session: AsyncSession, app: web.Application) -> None:
+    """Have the worker look as soon as the caller's transaction has committed (before
+    that, the new rows are invisible to it)."""
+    woken = app.get(WAKE)
+    if woken is None:
+        return
+
+    def _wake(_session: object) -> None:
+        woken.set()
+
+    event.listen(session.sync_session, "after_commit", _wake, once=True)
+
+
+async def worker(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the notification loop, for as long as the app runs."""
+    woken = app[WAKE] = asyncio.Event()
+    task = asyncio.create_task(_loop(app, woken))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _loop(app: web.Application, woken: asyncio.Event) -> None:
+    interval = app[appkeys.CONFIG].federation.worker_poll_seconds
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.wait(), timeout=interval)
+        woken.clear()
+        mailer = app.get(appkeys.MAILER)
+        if mailer is None:
+            continue
+        try:
+            # one batch per transaction, until a batch comes back empty
+            while await send_pending(app[appkeys.SESSIONS], mailer) > 0:
+                continue
+        except Exception:
+            log.exception("message notifications failed; will try again")

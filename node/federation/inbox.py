@@ -1,0 +1,302 @@
+"""The node's side of the federation inbox: pinned keys, deduplication, handlers, storage.
+
+``federation.inbox`` runs the protocol (signature, size, shape, origins, order of
+checks); this module answers its questions from the database and hands each
+stored activity to the handler registered for it (``node.federation.handlers``).
+
+Storing and applying share one transaction on the fast path: the row is inserted
+(a duplicate id fails right there), the handler's ``apply`` runs, and the commit
+makes row and effects durable together. If ``apply`` fails, that transaction is
+rolled back and the row is stored on its own as pending, with the error and its
+next try, for the inbox worker. The 202 is sent only after one of the two commits.
+
+The early "seen before?" lookup is made only for handlers with a ``check``, which
+must not judge a redelivery; for the others the unique activity id deduplicates
+atomically at the insert.
+
+Pinned keys are cached in the process for ``KEY_CACHE_SECONDS``. Only keys found
+are cached, never their absence, and a signature no cached key verifies is tried
+against the database again, so a newly pinned key works at once; a key removed by
+``zwilling peer remove`` stops being accepted within that time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.activities import Activity
+from federation.delivery import expired, retry_delay
+from federation.inbox import InboxSettings, TrustedKey, inbox_handler
+from federation.keys import cached_public_key
+from node.federation import peers as peer_repo
+from node.federation import received as inbox_repo
+from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
+from node.federation.peer_refresh import REFRESHER
+from node.models import InboxActivity, Peer, utcnow
+from node.runtime import appkeys
+from node.runtime.db import is_sqlite, transaction
+
+log = logging.getLogger(__name__)
+
+KEY_CACHE_SECONDS = 10.0
+
+
+def settings_from(app: web.Application) -> InboxSettings:
+    config = app[appkeys.CONFIG]
+    return InboxSettings(
+        max_body_bytes=config.federation.max_body_bytes,
+        date_window_seconds=config.federation.date_window_seconds,
+        scheme="https" if config.secure else "http",
+    )
+
+
+def _overrides_check(handler: ActivityHandler) -> bool:
+    check = getattr(type(handler), "check", None)
+    return check is not None and check is not ActivityHandler.check
+
+
+class NodeInbox:
+    """Implements federation.inbox's PinnedKeys, SeenActivities, ActivityCheck and
+    ActivityStore over this node's database."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._keys: dict[str, tuple[float, list[tuple[TrustedKey, datetime | None]]]] = {}
+        self._sqlite = is_sqlite(app[appkeys.CONFIG].database_url)
+        self._lock: asyncio.Lock | None = None
+
+    def _serial(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """On SQLite, one inbox transaction at a time in this process.
+
+        Every SQLite transaction takes the write lock at BEGIN; concurrent requests on
+        pooled connections would otherwise wait in SQLite's busy handler, which sleeps
+        in growing steps, and throughput collapses under load. Queueing here costs
+        nothing. PostgreSQL needs no such thing.
+        """
+        if not self._sqlite:
+            return contextlib.nullcontext()
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    # -- PinnedKeys -----------------------------------------------------------------
+
+    async def keys_for(self, key_id: str, *, fresh: bool = False) -> Sequence[TrustedKey]:
+        found = await self._lookup(key_id, fresh=fresh)
+        if found:
+            return found
+        outcome = await self._app[REFRESHER].refresh_for_key(key_id)
+        if outcome == "trusted":
+            return await self._lookup(key_id, fresh=True)
+        if outcome == "unreachable":
+            # A configured peer whose actor could not be fetched yet: a passing state,
+            # so ask the sender to retry rather than refuse for good.
+            raise Rejected(503, "this node has not yet fetched the keys of your actor; retry")
+        return []
+
+    async def _lookup(self, key_id: str, *, fresh: bool = False) -> list[TrustedKey]:
+        now = utcnow()
+        cached = self._keys.get(key_id)
+        if fresh or cached is None or time.monotonic() - cached[0] > KEY_CACHE_SECONDS:
+            async with self._app[appkeys.SESSIONS]() as session:
+                rows = await peer_repo.keys_for(session, key_id, now)
+            entries = [
+                (
+                    TrustedKey(
+                        key_id=key.key_id,
+                        public_key=cached_public_key(key.public_key_pem),
+                        fingerprint=key.fingerprint,
+                        origin=peer.origin,
+                        peer=peer,
+                    ),
+                    key.retires_at,
+                )
+                for key, peer in rows
+            ]
+            if not entries:
+                self._keys.pop(key_id, None)
+                return []
+            cached = (time.monotonic(), entries)
+            self._keys[key_id] = cached
+        return [key for key, retires in cached[1] if retires is None or retires > now]
+
+    # -- SeenActivities, ActivityCheck --------------------------------------------------
+
+    async def seen(self, activity: Activity) -> bool:
+        handler = registry(self._app).lookup(activity.document)
+        if not _overrides_check(handler):
+            # Nothing would judge a redelivery: the unique id in store() deduplicates,
+            # atomically, and saves a round trip.
+            return False
+        async with self._serial(), self._app[appkeys.SESSIONS]() as session:
+            return await inbox_repo.seen(session, activity.id)
+
+    async def check(self, activity: Activity, signer: TrustedKey) -> None:
+        handler = registry(self._app).lookup(activity.document)
+        if not _overrides_check(handler):
+            return
+        async with self._serial(), self._app[appkeys.SESSIONS]() as session:
+            context = InboxContext(
+                session=session,
+                activity=activity.document,
+                peer=signer.peer,
+                app=self._app,
+                received_at=utcnow(),
+                key_fingerprint=signer.fingerprint,
+            )
+            try:
+                await handler.check(context)
+            finally:
+                await session.rollback()
+
+    # -- ActivityStore --------------------------------------------------------------------
+
+    async def store(self, activity: Activity, signer: TrustedKey) -> bool:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "activity_id": activity.id,
+            "peer_id": signer.peer.id,
+            "activity_type": activity.type,
+            "object_type": activity.object_type,
+            "actor": activity.actor,
+            "key_fingerprint": signer.fingerprint,
+            "payload": activity.document,
+            "received_at": now,
+            "tries": 1,
+        }
+        sessions = self._app[appkeys.SESSIONS]
+        try:
+            async with self._serial(), transaction(sessions) as session:
+                row = insert(InboxActivity).values(
+                    **values, state="applied", applied_at=now, next_try_at=now
+                )
+                try:
+                    await session.execute(row)
+                except IntegrityError:
+                    raise _Duplicate() from None
+                peer = await session.merge(signer.peer, load=False)
+                await _apply(self._app, session, activity.document, peer, now, signer.fingerprint)
+            return True
+        except _Duplicate:
+            return False
+        except Exception as exc:
+            log.warning(
+                "inbox handler failed; stored for retry",
+                extra={"activity": activity.id, "error": _describe(exc)},
+            )
+            try:
+                async with self._serial(), transaction(sessions) as session:
+                    session.add(
+                        InboxActivity(
+                            **values,
+                            state="pending",
+                            next_try_at=now + timedelta(seconds=_delay(self._app, 1)),
+                            last_error=_describe(exc),
+                        )
+                    )
+            except IntegrityError:
+                return False  # stored meanwhile by a concurrent delivery of the same id
+            return True
+
+
+class _Duplicate(Exception):
+    """The activity id was stored meanwhile by a concurrent delivery of the same id."""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _delay(app: web.Application, tries: int) -> float:
+    federation = app[appkeys.CONFIG].federation
+    return retry_delay(tries, base=federation.retry_base_seconds, cap=federation.retry_max_seconds)
+
+
+async def _apply(
+    app: web.Application,
+    session: AsyncSession,
+    activity: dict[str, Any],
+    peer: Peer,
+    received_at: datetime,
+    fingerprint: str | None,
+) -> None:
+    handler = registry(app).lookup(activity)
+    context = InboxContext(
+        session=session,
+        activity=activity,
+        peer=peer,
+        app=app,
+        received_at=received_at,
+        key_fingerprint=fingerprint,
+    )
+    await handler.apply(context)
+    await session.flush()
+
+
+async def retry_row(app: web.Application, row_id: int) -> bool | None:
+    """Apply a pending row again; True applied, False failed again, None not ours to try.
+
+    On failure the row keeps its place and gets its next try, or becomes failed once
+    it has been retried for ``delivery_max_age_hours``.
+    """
+    sessions = app[appkeys.SESSIONS]
+    now = utcnow()
+    try:
+        async with transaction(sessions) as session:
+            row = await inbox_repo.lock_pending(session, row_id)
+            if row is None:
+                return None
+            tries = row.tries
+            peer = await session.get(Peer, row.peer_id) if row.peer_id is not None else None
+            if peer is None:
+                raise Rejected(410, "the peer that sent it has been removed")
+            await _apply(app, session, row.payload, peer, row.received_at, row.key_fingerprint)
+            row.state = "applied"
+            row.applied_at = now
+            row.tries = tries + 1
+            row.last_error = None
+        return True
+    except Exception as exc:
+        federation = app[appkeys.CONFIG].federation
+        async with transaction(sessions) as session:
+            row = await session.get(InboxActivity, row_id)
+            if row is None or row.state != "pending":
+                return None
+            tries = row.tries + 1
+            final = isinstance(exc, Rejected) or expired(
+                row.received_at, now, timedelta(hours=federation.delivery_max_age_hours)
+            )
+            await session.execute(
+                update(InboxActivity)
+                .where(InboxActivity.id == row_id, InboxActivity.state == "pending")
+                .values(
+                    state="failed" if final else "pending",
+                    tries=tries,
+                    next_try_at=now + timedelta(seconds=_delay(app, tries)),
+                    last_error=_describe(exc),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return False
+
+
+def setup(app: web.Application) -> None:
+    """Register POST /inbox and the key lookup peer-only endpoints share."""
+    inbox = NodeInbox(app)
+    settings = settings_from(app)
+    registry(app)
+    app[appkeys.INBOX_SETTINGS] = settings
+    app[appkeys.PINNED_KEYS] = inbox
+    handler = inbox_handler(settings, keys=inbox, seen=inbox, check=inbox, store=inbox)
+    app.router.add_post("/inbox", handler, name="inbox")

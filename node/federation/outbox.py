@@ -1,0 +1,105 @@
+"""The transactional outbox: queue an activity for a peer in the caller's transaction.
+
+Whatever causes an activity (a profile change, a contact request, a message)
+writes it here in the same transaction as the change itself, so the two commit
+together or not at all; the delivery worker sends it afterwards, retrying for
+days. Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.models import OutboxActivity, Peer, utcnow
+
+
+class OutboxError(ValueError):
+    """An activity that cannot be queued as given (a programming error, not bad input)."""
+
+
+def _check(activity: dict[str, Any]) -> tuple[str, str]:
+    activity_id = activity.get("id")
+    kind = activity.get("type")
+    if not isinstance(activity_id, str) or not activity_id:
+        raise OutboxError("activity needs an 'id' (receivers deduplicate by it)")
+    if not isinstance(kind, str) or not kind:
+        raise OutboxError("activity needs a 'type'")
+    if len(activity_id) > 500 or len(kind) > 32:
+        raise OutboxError("activity id or type too long")
+    return activity_id, kind
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    peer: Peer | int,
+    activity: dict[str, Any],
+    sign_with: str | None = None,
+) -> OutboxActivity:
+    """Queue ``activity`` for ``peer``; it is sent once the caller's transaction commits.
+
+    Rows to one peer are delivered in the order they were queued. ``sign_with`` (a
+    key fingerprint) is for key rotation only: sign with a retired key.
+    """
+    activity_id, kind = _check(activity)
+    peer_id = peer if isinstance(peer, int) else peer.id
+    row = OutboxActivity(
+        peer_id=peer_id,
+        activity_id=activity_id,
+        activity_type=kind,
+        payload=activity,
+        state="pending",
+        next_try_at=utcnow(),
+        sign_with=sign_with,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def enqueue_many(
+    session: AsyncSession, items: Iterable[tuple[Peer | int, dict[str, Any]]]
+) -> int:
+    """Queue many ``(peer, activity)`` pairs in one round trip (a publication touching
+    thousands of residents would otherwise pay one per row). Rows to one peer keep the
+    given order. Returns how many were queued."""
+    now = utcnow()
+    rows = []
+    for peer, activity in items:
+        activity_id, kind = _check(activity)
+        rows.append(
+            {
+                "peer_id": peer if isinstance(peer, int) else peer.id,
+                "activity_id": activity_id,
+                "activity_type": kind,
+                "payload": activity,
+                "state": "pending",
+                "next_try_at": now,
+            }
+        )
+    if rows:
+        await session.execute(insert(OutboxActivity), rows)
+    return len(rows)
+
+
+async def enqueue_for_all_peers(
+    session: AsyncSession,
+    build: Callable[[Peer], dict[str, Any] | None],
+    *,
+    sign_with: str | None = None,
+) -> Sequence[OutboxActivity]:
+    """Queue ``build(peer)`` for every known peer; a None result skips that peer.
+
+    Untrusted peers are included: their rows wait until the admin pins a key.
+    """
+    peers = (await session.scalars(select(Peer).order_by(Peer.id))).all()
+    rows = []
+    for peer in peers:
+        activity = build(peer)
+        if activity is not None:
+            rows.append(await enqueue(session, peer=peer, activity=activity, sign_with=sign_with))
+    return rows

@@ -1,0 +1,155 @@
+"""What the "my twin" page may show a resident: their twin(s) and top suggestions per
+partner city, each explained from the two shared vectors only.
+
+Nothing here reads the other resident's node-local data (there is none on this node)
+nor the viewer's raw profile: the explanation compares the viewer's vector exactly as
+published with the other's vector exactly as received, so it can only name what both
+sides actually shared. The only identifier handed out is ``target``, the other's
+pseudonym actor URL, which the contact-request form posts back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching.explain import Explanation, explain
+from matching.languages import load_languages
+from matching.occupations import load_occupations
+from matching.profile import InterestProfile
+from matching.taxonomy import load_taxonomy
+from node.matches.compute import stored_profile
+from node.models import Peer, Profile, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
+
+State = Literal["incomplete", "paused", "no_peers", "ready"]
+
+_VIEWER = "urn:zwilling:viewer"  # the viewer's own vector needs an id, not a real one
+
+
+@dataclass(frozen=True, slots=True)
+class MatchView:
+    target: str
+    score: float
+    kind: str
+    age_band: str | None
+    children_age_bands: tuple[str, ...]
+    explanation: Explanation
+    twin: bool
+
+    @property
+    def percent(self) -> int:
+        """The score as a whole percentage (never 0 % for an actual match)."""
+        return max(1, min(100, round(self.score * 100)))
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    name: str
+    profiles_arrived: bool
+    twins: tuple[MatchView, ...]
+    suggestions: tuple[MatchView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TwinOverview:
+    state: State
+    peers: tuple[PeerView, ...]
+
+
+async def twin_overview(session: AsyncSession, resident: Resident, lang: str) -> TwinOverview:
+    profile = await session.get(Profile, resident.id)
+    if profile is None or not profile.completed:
+        return TwinOverview("incomplete", ())
+    if profile.paused:
+        return TwinOverview("paused", ())
+    peers = (await session.scalars(select(Peer).order_by(Peer.name, Peer.id))).all()
+    if not peers:
+        return TwinOverview("no_peers", ())
+    published = await session.get(PublishedVector, resident.id)
+    viewer = stored_profile(published.vector, _VIEWER) if published is not None else None
+    views = []
+    for peer in peers:
+        views.append(await _peer_view(session, resident, peer, viewer, lang))
+    return TwinOverview("ready", tuple(views))
+
+
+async def _peer_view(
+    session: AsyncSession,
+    resident: Resident,
+    peer: Peer,
+    viewer: InterestProfile | None,
+    lang: str,
+) -> PeerView:
+    arrived = (
+        await session.scalar(
+            select(RemoteProfile.id).where(RemoteProfile.peer_id == peer.id).limit(1)
+        )
+        is not None
+    )
+    twin_rows = (
+        await session.execute(
+            select(Twin.score, RemoteProfile)
+            .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
+            .where(Twin.resident_id == resident.id, Twin.peer_id == peer.id)
+            .order_by(Twin.score.desc(), RemoteProfile.actor_url)
+        )
+    ).all()
+    suggestion_rows = (
+        await session.execute(
+            select(Suggestion.score, RemoteProfile)
+            .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
+            .where(Suggestion.resident_id == resident.id, Suggestion.peer_id == peer.id)
+            .order_by(Suggestion.rank)
+        )
+    ).all()
+    twins = {remote.actor_url for _score, remote in twin_rows}
+    name = peer.name or peer.actor_url.removesuffix("/actor")
+    if viewer is None:  # published a moment ago, not yet stored: nothing to explain
+        return PeerView(name, arrived, (), ())
+    return PeerView(
+        name=name,
+        profiles_arrived=arrived,
+        twins=_views(twin_rows, viewer, lang, twin=True),
+        suggestions=_views(
+            [(s, r) for s, r in suggestion_rows if r.actor_url not in twins],
+            viewer,
+            lang,
+            twin=False,
+        ),
+    )
+
+
+def _views(
+    rows: Sequence[tuple[float, RemoteProfile]],
+    viewer: InterestProfile,
+    lang: str,
+    *,
+    twin: bool,
+) -> tuple[MatchView, ...]:
+    taxonomy, occupations, languages = load_taxonomy(), load_occupations(), load_languages()
+    views = []
+    for score, remote in rows:
+        other = stored_profile(remote.vector, remote.actor_url)
+        views.append(
+            MatchView(
+                target=remote.actor_url,
+                score=score,
+                kind=other.kind,
+                age_band=other.age_band,
+                children_age_bands=other.children_age_bands,
+                explanation=explain(
+                    viewer,
+                    other,
+                    lang,
+                    taxonomy=taxonomy,
+                    occupations=occupations,
+                    languages=languages,
+                ),
+                twin=twin,
+            )
+        )
+    return tuple(views)

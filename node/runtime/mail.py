@@ -1,0 +1,191 @@
+"""Mail to residents: the texts (in the recipient's language) and how they leave.
+
+Two backends, chosen in ``[mail]``: ``file`` writes every mail as an ``.eml`` file
+into the data directory's ``mail/`` folder and logs it, which is what a test, a
+demo or a city trying the portal out needs; ``smtp`` hands it to the city's mail
+server (STARTTLS, or implicit TLS on port 465, with credentials from the config),
+in a worker thread because smtplib blocks.
+
+A mail that cannot be sent is logged and otherwise swallowed: the page the person
+sees must not depend on the mail server, and must look the same whether or not a
+mail was sent at all (that is what keeps registered addresses secret).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from node.models import utcnow
+from node.runtime.config import Config
+from node.runtime.i18n import N_, Catalogues
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+class MailBackend(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class FileBackend:
+    """Each mail becomes one ``.eml`` file, written atomically (temporary name, then
+    rename) so that a reader never sees half a mail."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, message: EmailMessage) -> None:
+        path = await asyncio.to_thread(self._write, message)
+        log.info("mail written", extra={"file": str(path), "subject": message["Subject"]})
+
+    def _write(self, message: EmailMessage) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        scratch = path.with_suffix(".tmp")
+        scratch.write_bytes(message.as_bytes())
+        os.replace(scratch, path)
+        return path
+
+
+class SmtpBackend:
+    def __init__(self, config: Config) -> None:
+        self.settings = config.mail
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self._send, message)
+        log.info("mail sent", extra={"subject": message["Subject"]})
+
+    def _send(self, message: EmailMessage) -> None:
+        settings = self.settings
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if settings.smtp_port == 465:
+            client = smtplib.SMTP_SSL(
+                settings.smtp_host, settings.smtp_port, timeout=30, context=context
+            )
+        else:
+            client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+        with client:
+            if settings.smtp_port != 465 and settings.smtp_starttls:
+                client.starttls(context=context)
+            if settings.smtp_username:
+                client.login(settings.smtp_username, settings.smtp_password or "")
+            client.send_message(message)
+
+
+class Mailer:
+    """Composes mails in the recipient's language and hands them to the backend."""
+
+    def __init__(self, config: Config, catalogues: Catalogues) -> None:
+        self.config = config
+        self.catalogues = catalogues
+        self.backend: MailBackend = (
+            SmtpBackend(config)
+            if config.mail.backend == "smtp"
+            else FileBackend(config.path(config.mail.directory))
+        )
+
+    async def deliver(self, mails: list[Mail]) -> None:
+        """Send each mail; failures are logged, never raised (see the module text)."""
+        for mail in mails:
+            try:
+                await self.backend.send(self._message(mail))
+            except Exception:
+                log.exception("mail could not be sent", extra={"subject": mail.subject})
+
+    def _message(self, mail: Mail) -> EmailMessage:
+        message = EmailMessage()
+        name = f"{self.config.branding.portal_name} {self.config.node.city}"
+        message["From"] = f"{name} <{self.config.mail.sender}>"
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message["Date"] = format_datetime(utcnow())
+        message["Message-ID"] = make_msgid(domain=self.config.mail.sender.split("@")[-1])
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(mail.body)
+        return message
+
+    def compose(self, kind: MailText, to: str, language: str | None, **values: str | int) -> Mail:
+        """A mail from one of the texts below, translated into ``language``."""
+        translator = self.catalogues.get(language)
+        params: dict[str, str | int] = {
+            "portal": self.config.branding.portal_name,
+            "city": self.config.node.city,
+            "base_url": self.config.node.base_url,
+            **values,
+        }
+        subject = translator.gettext(kind.subject) % params
+        body = translator.gettext(kind.body) % params
+        signature = translator.gettext(SIGNATURE) % params
+        return Mail(to=to, subject=subject, body=f"{body}\n\n-- \n{signature}\n")
+
+
+@dataclass(frozen=True, slots=True)
+class MailText:
+    subject: str
+    body: str
+
+
+SIGNATURE = N_("%(portal)s, the twin-city portal of %(city)s\n%(base_url)s")
+
+VERIFY_EMAIL = MailText(
+    subject=N_("%(portal)s: please confirm your e-mail address"),
+    body=N_(
+        "Hello %(name)s,\n\n"
+        "thank you for registering with %(portal)s. Please confirm your e-mail address "
+        "by opening this link within %(hours)s hours:\n\n"
+        "%(link)s\n\n"
+        "If you did not register, you can ignore this mail."
+    ),
+)
+
+ALREADY_REGISTERED = MailText(
+    subject=N_("%(portal)s: you already have an account"),
+    body=N_(
+        "Hello %(name)s,\n\n"
+        "someone (probably you) tried to register with %(portal)s using this e-mail "
+        "address. You already have an account, so nothing was changed.\n\n"
+        "Log in here: %(login_link)s\n"
+        "Forgotten your password? Choose a new one here: %(reset_link)s\n\n"
+        "If it was not you, you can ignore this mail."
+    ),
+)
+
+PASSWORD_RESET = MailText(
+    subject=N_("%(portal)s: choose a new password"),
+    body=N_(
+        "Hello %(name)s,\n\n"
+        "a new password was requested for your %(portal)s account. Open this link "
+        "within %(minutes)s minutes to choose one:\n\n"
+        "%(link)s\n\n"
+        "The link works once. If you did not ask for it, ignore this mail: your "
+        "password stays as it is."
+    ),
+)
+
+PASSWORD_CHANGED = MailText(
+    subject=N_("%(portal)s: your password was changed"),
+    body=N_(
+        "Hello %(name)s,\n\n"
+        "the password of your %(portal)s account was just changed and every session "
+        "was logged out.\n\n"
+        "If that was not you, choose a new password at once: %(reset_link)s"
+    ),
+)

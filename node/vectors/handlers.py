@@ -1,0 +1,91 @@
+"""Inbox handlers for peers' vectors: ``Update`` of an ``InterestProfile`` and ``Delete``
+of a pseudonym actor (a ``Tombstone``).
+
+``check`` refuses before anything is stored: a malformed vector (400), a vector for a
+resident of another origin (403), an activity whose integrity proof does not verify
+with the peer's pinned Ed25519 key (403). ``apply`` stores by the rules of
+:mod:`node.vectors.remote` and asks for a (debounced) recompute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from federation.proofs import ProofError
+from matching.wire import ProfileFormatError
+from node.contacts import consent as contacts
+from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
+from node.matches.compute import matching_state
+from node.vectors import remote as remote_vectors
+from node.vectors.remote import VECTOR_STATS, ForeignProfile, VectorStats
+
+
+def vector_stats(app: web.Application) -> VectorStats:
+    return app[VECTOR_STATS]
+
+
+def _object(ctx: InboxContext) -> dict[str, Any]:
+    target = ctx.activity.get("object")
+    if not isinstance(target, dict):
+        raise Rejected(400, "object must be a JSON object")
+    return target
+
+
+async def _verify(ctx: InboxContext) -> None:
+    try:
+        await remote_vectors.verify_peer_proof(ctx.session, ctx.peer, ctx.activity)
+    except ProofError as exc:
+        raise Rejected(403, f"integrity proof: {exc.reason}") from None
+
+
+class ProfileUpdates(ActivityHandler):
+    async def check(self, ctx: InboxContext) -> None:
+        try:
+            profile, _dropped = remote_vectors.parse_profile(_object(ctx), ctx.peer)
+        except ProfileFormatError as exc:
+            raise Rejected(400, f"InterestProfile: {exc.reason}") from None
+        except ForeignProfile as exc:
+            raise Rejected(403, f"InterestProfile: {exc}") from None
+        if profile.id != ctx.activity.get("actor"):
+            raise Rejected(403, "a pseudonym actor can only publish its own profile")
+        await _verify(ctx)
+
+    async def apply(self, ctx: InboxContext) -> None:
+        profile, dropped = remote_vectors.parse_profile(_object(ctx), ctx.peer)
+        stats = vector_stats(ctx.app)
+        outcome = await remote_vectors.store_update(ctx.session, ctx.peer, profile, dropped, stats)
+        if outcome == "stored":
+            matching_state(ctx.app).poke(ctx.peer.id)
+
+
+class ProfileWithdrawals(ActivityHandler):
+    async def check(self, ctx: InboxContext) -> None:
+        target = _object(ctx)
+        actor = target.get("id")
+        if not isinstance(actor, str) or remote_vectors.parse_moment(target.get("deleted")) is None:
+            raise Rejected(400, "Tombstone needs an id and a deleted timestamp with a time zone")
+        if actor != ctx.activity.get("actor"):
+            raise Rejected(403, "a pseudonym actor can only withdraw itself")
+        if not remote_vectors.same_origin(actor, ctx.peer.origin):
+            raise Rejected(403, f"{actor[:120]} is not on the origin of {ctx.peer.actor_url}")
+        await _verify(ctx)
+
+    async def apply(self, ctx: InboxContext) -> None:
+        target = _object(ctx)
+        deleted = remote_vectors.parse_moment(target.get("deleted"))
+        if deleted is None:
+            raise Rejected(400, "Tombstone without a deleted timestamp")
+        stats = vector_stats(ctx.app)
+        actor = str(target["id"])
+        if await remote_vectors.store_withdrawal(ctx.session, ctx.peer, actor, deleted, stats):
+            await contacts.remote_resident_left(ctx.session, actor)
+            matching_state(ctx.app).poke(ctx.peer.id)
+        await contacts.remote_resident_left(ctx.session, str(target["id"]))
+
+
+def setup(app: web.Application) -> None:
+    app[VECTOR_STATS] = VectorStats()
+    register_handler(app, "Update", "InterestProfile", ProfileUpdates())
+    register_handler(app, "Delete", "Tombstone", ProfileWithdrawals())

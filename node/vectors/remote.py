@@ -1,0 +1,319 @@
+"""Peers' vectors on this node: validating what arrives and keeping only the newest.
+
+Three ways a vector arrives or leaves — an ``Update``, a ``Delete`` and a full resync —
+and one set of rules for all of them:
+
+* a vector whose ``id`` is not on the sending peer's origin is refused (a node speaks
+  only for its own residents);
+* an ``Update`` not newer than the stored one is ignored (deliveries may overtake each
+  other);
+* a tombstone blocks every ``Update`` not newer than the withdrawal, so a late copy
+  cannot bring a deleted profile back, while a resumed profile (newer) can return;
+* codes this node's vocabularies do not know fall back to a known parent or are
+  dropped, and are counted, because that usually means the peers run different
+  taxonomy versions and an admin should know.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.activities import origin
+from federation.keys import cached_public_key
+from federation.proofs import ProofError, verify_proof
+from matching.languages import load_languages
+from matching.occupations import load_occupations
+from matching.profile import InterestProfile
+from matching.taxonomy import load_taxonomy
+from matching.wire import ProfileFormatError, profile_from_json, profile_to_json
+from node.federation import peers as peer_repo
+from node.models import Peer, RemoteProfile, Tombstone, utcnow
+
+log = logging.getLogger(__name__)
+
+_LOCK_SPACE = 0x5A57  # advisory lock namespace of the vector store
+
+
+class ForeignProfile(ValueError):
+    """A vector whose id is on another origin than the peer that sent it (403)."""
+
+
+@dataclass
+class VectorStats:
+    """Counters since the node started, for logs and the admin overview."""
+
+    received: int = 0
+    stale: int = 0
+    tombstoned: int = 0
+    withdrawn: int = 0
+    dropped_codes: int = 0
+    profiles_with_dropped_codes: int = 0
+
+
+VECTOR_STATS = web.AppKey("vector_stats", VectorStats)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    stored: int = 0
+    unchanged: int = 0
+    blocked: int = 0
+    removed: int = 0
+    dropped_codes: int = 0
+
+
+def parse_profile(obj: object, peer: Peer) -> tuple[InterestProfile, int]:
+    """Validate a peer's ``InterestProfile``; ProfileFormatError (400) or ForeignProfile
+    (403). Returns the profile (unknown codes normalised) and how many codes changed."""
+    profile, dropped = profile_from_json(obj, load_taxonomy(), load_occupations(), load_languages())
+    if not profile.updated:
+        raise ProfileFormatError("updated is required")
+    if origin(profile.id) != peer.origin:
+        raise ForeignProfile(f"{profile.id[:120]} is not on the origin of {peer.actor_url}")
+    return profile, dropped
+
+
+def parse_moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+async def proof_keys(session: AsyncSession, peer: Peer) -> list[Ed25519PublicKey]:
+    """The peer's pinned Ed25519 keys still in use (more than one during a rotation)."""
+    keys = []
+    for key in await peer_repo.pinned_keys(session, peer.id, utcnow()):
+        if key.algorithm == "ed25519":
+            public = cached_public_key(key.public_key_pem)
+            if isinstance(public, Ed25519PublicKey):
+                keys.append(public)
+    return keys
+
+
+def check_proof(
+    document: dict[str, Any], peer: Peer, keys: Sequence[Ed25519PublicKey]
+) -> dict[str, Any]:
+    """The document without its proof, if the proof verifies with one of ``keys`` and
+    names a key on the peer's origin; ProofError otherwise."""
+    proof = document.get("proof")
+    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+    if not isinstance(method, str) or not same_origin(method, peer.origin):
+        raise ProofError("the proof's verificationMethod is not on the peer's origin")
+    if not keys:
+        raise ProofError("no Ed25519 key of this peer is pinned")
+    problem = "proof does not verify"
+    for key in keys:
+        try:
+            return verify_proof(document, key)
+        except ProofError as exc:
+            problem = exc.reason
+    raise ProofError(problem)
+
+
+async def verify_peer_proof(
+    session: AsyncSession, peer: Peer, document: dict[str, Any]
+) -> dict[str, Any]:
+    return check_proof(document, peer, await proof_keys(session, peer))
+
+
+async def _lock_peer(session: AsyncSession, peer: Peer) -> None:
+    """One writer of a peer's vectors at a time: an ``Update`` arriving during a resync
+    would otherwise insert the same row twice. On PostgreSQL a transaction-scoped
+    advisory lock per peer; SQLite already serialises writers at BEGIN."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :peer)"),
+            {"space": _LOCK_SPACE, "peer": peer.id},
+        )
+
+
+def same_origin(url: str, expected: str) -> bool:
+    try:
+        return origin(url) == expected
+    except ValueError:
+        return False
+
+
+async def store_update(
+    session: AsyncSession, peer: Peer, profile: InterestProfile, dropped: int, stats: VectorStats
+) -> str:
+    """Store ``profile`` unless a newer one or a newer tombstone is held.
+    Returns ``stored``, ``stale`` or ``tombstoned``."""
+    updated = parse_moment(profile.updated)
+    if updated is None:
+        raise ProfileFormatError("updated must be an ISO 8601 timestamp with a time zone")
+    await _lock_peer(session, peer)
+    tombstone = await session.get(Tombstone, profile.id)
+    row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == profile.id))
+    outcome = _decide(updated, row, tombstone)
+    if outcome == "stored":
+        if tombstone is not None:
+            await session.delete(tombstone)
+        _write(session, peer, row, profile, updated, dropped)
+        _count_dropped(stats, profile.id, dropped)
+        stats.received += 1
+    elif outcome == "stale":
+        stats.stale += 1
+    else:
+        stats.tombstoned += 1
+    await session.flush()
+    return outcome
+
+
+def _decide(updated: datetime, row: RemoteProfile | None, tombstone: Tombstone | None) -> str:
+    if tombstone is not None and updated <= tombstone.deleted:
+        return "tombstoned"
+    if row is not None and updated <= row.updated:
+        return "stale"
+    return "stored"
+
+
+def _write(
+    session: AsyncSession,
+    peer: Peer,
+    row: RemoteProfile | None,
+    profile: InterestProfile,
+    updated: datetime,
+    dropped: int,
+) -> None:
+    vector = profile_to_json(profile)
+    now = utcnow()
+    if row is None:
+        session.add(
+            RemoteProfile(
+                peer_id=peer.id,
+                actor_url=profile.id,
+                vector=vector,
+                updated=updated,
+                dropped_codes=dropped,
+                received_at=now,
+            )
+        )
+    else:
+        row.peer_id = peer.id
+        row.vector = vector
+        row.updated = updated
+        row.dropped_codes = dropped
+        row.received_at = now
+
+
+def _count_dropped(stats: VectorStats, actor: str, dropped: int) -> None:
+    if dropped:
+        stats.dropped_codes += dropped
+        stats.profiles_with_dropped_codes += 1
+        log.warning(
+            "peer vector had unknown codes",
+            extra={"actor": actor, "codes": dropped, "total": stats.dropped_codes},
+        )
+
+
+async def store_withdrawal(
+    session: AsyncSession, peer: Peer, actor_url: str, deleted: datetime, stats: VectorStats
+) -> bool:
+    """Drop the peer resident's vector (and with it, through the foreign keys, every
+    suggestion and twin naming it) and remember the withdrawal. False when the stored
+    vector is newer than the withdrawal (a resumed profile overtook the Delete)."""
+    await _lock_peer(session, peer)
+    row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == actor_url))
+    tombstone = await session.get(Tombstone, actor_url)
+    if tombstone is None:
+        session.add(Tombstone(actor_url=actor_url, peer_id=peer.id, deleted=deleted))
+    elif deleted > tombstone.deleted:
+        tombstone.deleted = deleted
+    if row is not None and row.updated > deleted:
+        await session.flush()
+        return False
+    if row is not None:
+        await session.execute(delete(RemoteProfile).where(RemoteProfile.id == row.id))
+    stats.withdrawn += 1
+    await session.flush()
+    return True
+
+
+async def reconcile(
+    session: AsyncSession,
+    peer: Peer,
+    profiles: Sequence[tuple[InterestProfile, int]],
+    started_at: datetime,
+    stats: VectorStats,
+) -> ReconcileResult:
+    """Make this node's copy of the peer's vectors equal the peer's full set.
+
+    A vector missing from the set is removed, unless it arrived after the fetch began
+    (an ``Update`` that overtook the resync is newer than the set, not stale).
+    """
+    await _lock_peer(session, peer)
+    existing = {
+        row.actor_url: row
+        for row in (
+            await session.scalars(select(RemoteProfile).where(RemoteProfile.peer_id == peer.id))
+        ).all()
+    }
+    tombstones = {
+        row.actor_url: row
+        for row in (
+            await session.scalars(select(Tombstone).where(Tombstone.peer_id == peer.id))
+        ).all()
+    }
+    stored = unchanged = blocked = dropped_total = 0
+    seen: set[str] = set()
+    for profile, dropped in profiles:
+        updated = parse_moment(profile.updated)
+        if updated is None or profile.id in seen:
+            continue
+        seen.add(profile.id)
+        row, tombstone = existing.get(profile.id), tombstones.get(profile.id)
+        outcome = _decide(updated, row, tombstone)
+        if outcome == "stored":
+            if tombstone is not None:
+                await session.delete(tombstone)
+            _write(session, peer, row, profile, updated, dropped)
+            _count_dropped(stats, profile.id, dropped)
+            dropped_total += dropped
+            stored += 1
+        elif outcome == "stale":
+            unchanged += 1
+        else:
+            blocked += 1
+    missing = [
+        row.id
+        for actor, row in existing.items()
+        if actor not in seen and row.received_at < started_at
+    ]
+    for chunk in _chunks(missing):
+        await session.execute(delete(RemoteProfile).where(RemoteProfile.id.in_(chunk)))
+    await session.flush()
+    stats.received += stored
+    return ReconcileResult(
+        stored=stored,
+        unchanged=unchanged,
+        blocked=blocked,
+        removed=len(missing),
+        dropped_codes=dropped_total,
+    )
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def holds_any(session: AsyncSession, peer: Peer) -> bool:
+    """Whether any vector of the peer is held (none: first contact, pull the full set)."""
+    found = await session.scalar(
+        select(RemoteProfile.id).where(RemoteProfile.peer_id == peer.id).limit(1)
+    )
+    return found is not None

@@ -1,0 +1,143 @@
+"""Full resync: pull a peer's whole published set (``GET /vectors``, signed) and make this
+node's copy equal to it.
+
+Every page must carry a valid integrity proof from the peer's pinned Ed25519 key and
+every link must stay on the peer's origin; anything else aborts the sync before a
+single row changes, because reconciling against a partial set would delete profiles
+that still exist. Malformed single items are skipped and counted.
+
+The network part runs without a database transaction open, so a slow peer never
+holds the node's write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from federation.proofs import ProofError
+from matching.profile import InterestProfile
+from matching.wire import ProfileFormatError
+from node.federation.peer_fetch import PeerFetchError, signed_get
+from node.matches.compute import MATCHING
+from node.models import Peer, utcnow
+from node.runtime import appkeys
+from node.runtime.db import transaction
+from node.vectors import remote as remote_vectors
+from node.vectors.remote import VECTOR_STATS, ForeignProfile, ReconcileResult, VectorStats
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[str], Awaitable[Any]]
+MAX_PAGES = 10_000
+
+
+class SyncError(Exception):
+    """The peer's set could not be read completely and verified; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    peer: str
+    fetched: int
+    invalid: int
+    pages: int
+    reconciled: ReconcileResult
+
+
+def vectors_url(peer: Peer) -> str:
+    """Where a peer serves its set: next to its actor (``<base>/actor`` → ``<base>/vectors``)."""
+    return peer.actor_url.removesuffix("/actor") + "/vectors"
+
+
+async def sync_peer(
+    sessions: async_sessionmaker[AsyncSession],
+    fetch: Fetch,
+    peer_id: int,
+    stats: VectorStats,
+) -> SyncResult:
+    started = utcnow()
+    async with sessions() as session:
+        peer = await session.get(Peer, peer_id)
+        if peer is None:
+            raise SyncError(f"peer {peer_id} is not known")
+        keys = await remote_vectors.proof_keys(session, peer)
+    profiles, invalid, pages = await _pull(fetch, peer, keys)
+    async with transaction(sessions) as session:
+        current = await session.get(Peer, peer_id)
+        if current is None:
+            raise SyncError(f"peer {peer.actor_url} was removed during the sync")
+        result = await remote_vectors.reconcile(session, current, profiles, started, stats)
+        current.last_sync_at = utcnow()
+    log.info(
+        "vectors synced",
+        extra={
+            "peer": peer.actor_url,
+            "pages": pages,
+            "fetched": len(profiles),
+            "invalid": invalid,
+            "stored": result.stored,
+            "removed": result.removed,
+            "blocked": result.blocked,
+        },
+    )
+    return SyncResult(peer.actor_url, len(profiles), invalid, pages, result)
+
+
+async def _get(fetch: Fetch, url: str, peer: Peer, keys: Any, kind: str) -> dict[str, Any]:
+    if not remote_vectors.same_origin(url, peer.origin):
+        raise SyncError(f"{url[:120]} is not on the origin of {peer.actor_url}")
+    try:
+        document = await fetch(url)
+    except PeerFetchError as exc:
+        raise SyncError(exc.reason) from None
+    if not isinstance(document, dict) or document.get("type") != kind:
+        raise SyncError(f"{url[:120]}: expected an {kind}")
+    try:
+        return remote_vectors.check_proof(document, peer, keys)
+    except ProofError as exc:
+        raise SyncError(f"{url[:120]}: integrity proof: {exc.reason}") from None
+
+
+async def _pull(
+    fetch: Fetch, peer: Peer, keys: Any
+) -> tuple[list[tuple[InterestProfile, int]], int, int]:
+    collection = await _get(fetch, vectors_url(peer), peer, keys, "OrderedCollection")
+    url = collection.get("first")
+    profiles: list[tuple[InterestProfile, int]] = []
+    invalid = pages = 0
+    seen: set[str] = set()
+    while url is not None:
+        if not isinstance(url, str) or url in seen or pages >= MAX_PAGES:
+            raise SyncError(f"the page links of {peer.actor_url} do not end")
+        seen.add(url)
+        page = await _get(fetch, url, peer, keys, "OrderedCollectionPage")
+        pages += 1
+        items = page.get("orderedItems", [])
+        if not isinstance(items, list):
+            raise SyncError(f"{url[:120]}: orderedItems must be a list")
+        for item in items:
+            try:
+                profiles.append(remote_vectors.parse_profile(item, peer))
+            except (ProfileFormatError, ForeignProfile) as exc:
+                invalid += 1
+                log.warning(
+                    "peer vector refused", extra={"peer": peer.actor_url, "error": str(exc)}
+                )
+        url = page.get("next")
+    return profiles, invalid, pages
+
+
+async def sync_from_app(app: web.Application, peer_id: int) -> SyncResult:
+    """Sync one peer with the running node's client and key (worker, admin action)."""
+    result = await sync_peer(
+        app[appkeys.SESSIONS], partial(signed_get, app), peer_id, app[VECTOR_STATS]
+    )
+    app[MATCHING].poke(peer_id)
+    return result
