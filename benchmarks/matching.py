@@ -28,19 +28,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.synthetic import default_taxonomy, generate_population
-from matching.engine import (
-    MatchSettings,
-    SideIndex,
-    _layout,
-    _score_vectors,
-    assign_twins,
-    candidate_pass,
-    canonical_sides,
-    suggestion_maps,
-    suggestions_for,
-)
+from matching.batch import assign_twins, suggestion_maps
+from matching.candidates import candidate_pass
+from matching.layout import VectorLayout
 from matching.profile import InterestProfile
-from matching.score import rarity_weights
+from matching.refresh import SideIndex, suggestions_for
+from matching.score import RarityWeights, rarity_weights
+from matching.settings import MatchSettings
+from matching.sides import canonical_sides
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -134,7 +129,7 @@ def refresh_times(
 def faiss_baseline(
     rows: Sequence[InterestProfile],
     columns: Sequence[InterestProfile],
-    weights: Any,
+    weights: RarityWeights,
     top_k: int,
     figures: dict[str, Any],
 ) -> None:
@@ -142,14 +137,14 @@ def faiss_baseline(
     import faiss
 
     faiss.omp_set_num_threads(os.cpu_count() or 2)
-    layout = _layout([*rows, *columns], weights)
-    left_rows = _score_vectors(rows, weights, layout, 0, left=True)
-    right_columns = _score_vectors(columns, weights, layout, len(rows), left=False)
+    layout = VectorLayout.build([*rows, *columns], weights)
+    left_rows = layout.left_vectors(rows, 0)
+    right_columns = layout.right_vectors(columns, len(rows))
     with measured(figures, "baseline_rows_to_columns"):
         faiss.knn(left_rows, right_columns, top_k, metric=faiss.METRIC_INNER_PRODUCT)
     del left_rows, right_columns
-    left_columns = _score_vectors(columns, weights, layout, len(rows), left=True)
-    right_rows = _score_vectors(rows, weights, layout, 0, left=False)
+    left_columns = layout.left_vectors(columns, len(rows))
+    right_rows = layout.right_vectors(rows, 0)
     with measured(figures, "baseline_columns_to_rows"):
         faiss.knn(left_columns, right_rows, top_k, metric=faiss.METRIC_INNER_PRODUCT)
     figures["baseline_top10_both_s"] = round(

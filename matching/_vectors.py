@@ -1,27 +1,22 @@
-"""Residents as integer score vectors, for the engine: the same numbers as ``score.py``.
+"""The parts of the score vectors, computed for many residents at once.
 
-A pair's score is the dot product of a *left* and a *right* vector (``left(a) ·
-right(b)``), laid out as:
+Same numbers as ``score.py``, which scores one pair at a time for reading; here a whole
+side is done in a few array operations, because the scalar code would take minutes for
+two cities. Every value is an integer, so the two computations agree exactly.
 
-* interests: the quantised interest vector on both sides;
-* occupation and age: a one-hot of the resident's key on the left, the row of the
-  closeness table for the other's key on the right, so the product picks the table
-  entry (any function of two small keys is bilinear this way);
-* language: one column, 1 on the left; the right holds the language units for the
-  row's *language class*, filled in per class by the engine, because the language term
-  depends on both sides' languages at once and is also the gate.
-
-All entries are integers and every product sum stays below 2**24, so float32 matrix
-products compute the scores exactly (see ``score.py``).
+Attributes whose effect depends on both residents at once (occupation, age, languages)
+are not vectorised per resident: residents are grouped by the attribute's distinct
+values, and the rule runs once per pair of *values*, of which there are few.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from matching._arrays import Int64Array
 from matching.gates import KindGates, Speaking, kinds_fit, native_codes, usable_codes
 from matching.profile import InterestProfile
 from matching.score import (
@@ -34,25 +29,35 @@ from matching.score import (
     speaking_units,
 )
 
+Attribute = Callable[[InterestProfile], Hashable]
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, eq=False)
 class SparseInterests:
-    """Quantised interest vectors of many residents, as coordinate lists."""
+    """Quantised interest vectors of many residents, as coordinate lists.
 
-    resident: np.ndarray  # int64, sorted
-    dim: np.ndarray  # int64
-    value: np.ndarray  # int64, > 0
+    Coordinates rather than a dense matrix: a resident holds a handful of a few hundred
+    dimensions, and the dense form of a whole city would be mostly zeros.
+    """
+
+    resident: Int64Array  # sorted
+    dim: Int64Array
+    value: Int64Array  # > 0
 
 
-def _isqrt(m: np.ndarray) -> np.ndarray:
-    """Exact integer square root of non-negative int64 values below 2**53."""
+def _isqrt(m: Int64Array) -> Int64Array:
+    """Exact integer square root of non-negative int64 values below 2**53.
+
+    The float root can be one off; the corrections make it the same integer as
+    ``math.isqrt`` in ``score.py`` on every platform.
+    """
     root = np.floor(np.sqrt(m.astype(np.float64))).astype(np.int64)
     root -= (root * root > m).astype(np.int64)
     root += ((root + 1) * (root + 1) <= m).astype(np.int64)
     return root
 
 
-def _ancestor_table(weights: RarityWeights) -> np.ndarray:
+def _ancestor_table(weights: RarityWeights) -> Int64Array:
     depth = max((len(chain) for chain in weights.ancestors), default=0)
     table = np.full((len(weights.codes), depth), -1, dtype=np.int64)
     for dim, chain in enumerate(weights.ancestors):
@@ -96,8 +101,7 @@ def sparse_interests(
     w = np.asarray(weights.weights, dtype=np.int64)
     raw = w[dims] >> (ROLLUP_SHIFT * level)
     norm2 = np.bincount(owner, weights=(raw * raw).astype(np.float64), minlength=len(residents))
-    norm2 = norm2.astype(np.int64)
-    safe = np.maximum(norm2[owner], 1)
+    safe = np.maximum(norm2.astype(np.int64)[owner], 1)
     quantised = _isqrt(raw * raw * INTEREST_UNITS // safe)
     keep = quantised > 0
     return SparseInterests(owner[keep], dims[keep], quantised[keep])
@@ -113,21 +117,25 @@ def language_signature(resident: InterestProfile) -> Hashable:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Keys:
-    """Distinct values of some attribute: an id per resident and one example each."""
+    """Distinct values of some attribute: an id per resident and one example each.
 
-    ids: np.ndarray  # int64 per resident
+    An example resident stands for its value, so the scalar rules of ``score.py`` can
+    be applied to it unchanged.
+    """
+
+    ids: Int64Array  # per resident
     examples: tuple[InterestProfile, ...]
 
 
-def distinct(residents: Sequence[InterestProfile], attribute: object) -> Keys:
+def distinct(residents: Sequence[InterestProfile], attribute: Attribute) -> Keys:
     """Group residents by ``attribute(resident)``, keys numbered in first-seen order."""
     seen: dict[Hashable, int] = {}
     examples: list[InterestProfile] = []
     ids = np.empty(len(residents), dtype=np.int64)
     for i, resident in enumerate(residents):
-        key = attribute(resident)  # type: ignore[operator]
+        key = attribute(resident)
         found = seen.get(key)
         if found is None:
             found = seen[key] = len(examples)
@@ -144,7 +152,7 @@ def age_key(resident: InterestProfile) -> Hashable:
     return age_bands(resident)
 
 
-def occupation_table(left: Keys, right: Keys) -> np.ndarray:
+def occupation_table(left: Keys, right: Keys) -> Int64Array:
     """Occupation units for every pair of keys (left key × right key)."""
     return np.array(
         [
@@ -155,7 +163,7 @@ def occupation_table(left: Keys, right: Keys) -> np.ndarray:
     ).reshape(len(left.examples), len(right.examples))
 
 
-def age_table(left: Keys, right: Keys) -> np.ndarray:
+def age_table(left: Keys, right: Keys) -> Int64Array:
     """Age units for every pair of keys (left key × right key)."""
     return np.array(
         [[age_units(age_bands(a), age_bands(b)) for b in right.examples] for a in left.examples],
@@ -163,7 +171,7 @@ def age_table(left: Keys, right: Keys) -> np.ndarray:
     ).reshape(len(left.examples), len(right.examples))
 
 
-def language_table(left: Keys, right: Keys, kind_gates: KindGates) -> np.ndarray:
+def language_table(left: Keys, right: Keys, kind_gates: KindGates) -> Int64Array:
     """Language units per pair of signatures, 0 where a gate fails."""
     left_speaking = [Speaking.of(a) for a in left.examples]
     right_speaking = [Speaking.of(b) for b in right.examples]

@@ -1,4 +1,4 @@
-"""k-anonymity by generalisation (DESIGN.md section 4).
+"""k-anonymity by generalisation.
 
 Before a node publishes its residents' interest vectors, every value that fewer
 than ``k`` of its residents hold is coarsened, so that no published value

@@ -1,4 +1,4 @@
-"""The gates of the matching contract (DESIGN.md section 5).
+"""The gates: which pairs may be suggested at all, whatever their score.
 
 A pair that fails a gate is not a candidate at all, whatever its score would be:
 a club is never suggested to a family, and two residents who cannot talk to each

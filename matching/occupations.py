@@ -1,7 +1,7 @@
 """Occupations as ISCO-08 major (1 digit) and sub-major (2 digit) groups.
 
-Two digits are as precise as an occupation may get on the wire (DESIGN.md
-section 4): "teaching professionals" says something about a person, a 4-digit
+Two digits are as precise as an occupation may get on the wire:
+"teaching professionals" says something about a person, a 4-digit
 "secondary school teacher of chemistry" can single one out in a small town.
 Not being in work (retired, student, caring at home) is not an ISCO group and
 has no code: such a resident simply gives no occupation.

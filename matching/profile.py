@@ -1,5 +1,5 @@
 """The anonymised interest vector, the only thing about a resident that leaves a node
-before mutual consent (DESIGN.md section 4).
+before mutual consent.
 
 Every field here is deliberately coarse; adding a field is a privacy decision, not a
 refactoring, and both nodes of a pair must agree on it.

@@ -1,4 +1,4 @@
-"""The shared interest taxonomy (DESIGN.md section 4).
+"""The shared interest taxonomy: the only interest codes a node publishes or scores.
 
 Both nodes of a pair must read exactly the same codes, or their scores drift
 apart; that is why the taxonomy is a versioned data file shipped with the code

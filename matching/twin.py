@@ -1,4 +1,4 @@
-"""The twin: a stable assignment with capacities between the two sides (DESIGN.md §5).
+"""The twin: a stable assignment with capacities between the two sides.
 
 Residents of the larger side propose (they are the "residents" of the hospitals /
 residents problem), residents of the smaller side accept up to ``capacity`` twins each,
@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from matching._arrays import Int64Array, SignedArray
+
 _PROPOSER_BITS = 24
 """Room for the proposer index in a hospital's preference key (ties by index)."""
 
 
 def _edges(
-    proposer: np.ndarray, hospital: np.ndarray, units: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    proposer: Int64Array, hospital: Int64Array, units: Int64Array
+) -> tuple[Int64Array, Int64Array, Int64Array]:
     """Deduplicated acceptable pairs, in each proposer's preference order.
 
     One packed integer key (proposer, score descending, hospital) sorts several times
@@ -60,17 +62,18 @@ def _edges(
 
 
 def stable_twins(
-    proposer: np.ndarray,
-    hospital: np.ndarray,
-    units: np.ndarray,
+    proposer: SignedArray,
+    hospital: SignedArray,
+    units: SignedArray,
     proposers: int,
     hospitals: int,
     capacity: int,
-) -> np.ndarray:
+) -> Int64Array:
     """Twin of each proposer (a hospital index, or -1), proposer-optimal and stable.
 
     ``(proposer[i], hospital[i], units[i])`` are the acceptable pairs with their scores
-    (duplicates allowed, the score of a pair must be the same wherever it appears).
+    (duplicates allowed, the score of a pair must be the same wherever it appears), of
+    any integer width: candidate lists are int32, and they are widened here only.
     Proposals are processed in rounds, all free proposers at once; the outcome is the
     unique proposer-optimal stable assignment whatever the rounds look like.
     """

@@ -1,4 +1,4 @@
-"""The ``InterestProfile`` object as it travels between nodes (DESIGN.md sections 3–4).
+"""The ``InterestProfile`` object as it travels between nodes.
 
 Serialising is strict about what goes out: exactly the fields of
 :class:`~matching.profile.InterestProfile`, nothing a node might have lying
@@ -51,7 +51,8 @@ AGE_BANDS_BY_KIND: Mapping[str, tuple[str, ...]] = {
     "family": (),
     "club": (),
 }
-"""Which age bands each kind may carry: a decade, a grade band, or none (DESIGN.md §4)."""
+"""Which age band each kind may carry: a decade for a person, a grade band for a school
+class, none for a family (it gives its children's bands instead) or a club."""
 
 _FIELDS = frozenset(
     {
@@ -73,7 +74,8 @@ _PERSONAL_KEY = re.compile(
     r"|religio|politic|health|ethnic|nationality|citizen|photo|image|icon|avatar|summary"
     r"|content|about|^bio|location|geo|latitude|longitude|school|club|url|attachment|contact"
 )
-"""Key names that suggest a peer is leaking what must never leave a node (DESIGN.md §4).
+"""Key names that suggest a peer is leaking what must never leave a node: names, contact
+details, exact ages, special categories of personal data, places, free text and pictures.
 
 Other unknown keys (``@context``, ``proof``, ``published``…) are JSON-LD and
 ActivityStreams housekeeping and are ignored, so that a peer may add harmless
@@ -260,10 +262,10 @@ def profile_from_json(
 
     learning: set[str] = set()
     for tag in _string_list(obj, "learning", MAX_PEER_LANGUAGES):
-        code = languages.normalise(tag)
-        changed += code != tag
-        if code is not None:
-            learning.add(code)
+        learnt = languages.normalise(tag)
+        changed += learnt != tag
+        if learnt is not None:
+            learning.add(learnt)
 
     profile = InterestProfile(
         id=actor_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from matching.anonymise import generalise
-from matching.engine import match_pair
+from matching.batch import match_pair
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.score import rarity_weights, score

@@ -1,4 +1,4 @@
-"""The engine must give exactly what the scalar reference gives, in any order, anywhere."""
+"""The full run must give exactly what the scalar reference gives, in any order, anywhere."""
 
 from __future__ import annotations
 
@@ -13,79 +13,24 @@ from pathlib import Path
 
 import pytest
 
-from matching import _topk
-from matching.engine import (
-    MatchSettings,
-    PairResult,
-    SideIndex,
-    Suggestion,
-    match_pair,
-    suggestions_for,
-)
-from matching.profile import (
-    CEFR_LEVELS,
-    CHILD_AGE_BANDS,
-    GRADE_BANDS,
-    KINDS,
-    PERSON_AGE_BANDS,
-    InterestProfile,
-)
+from matching import tuning
+from matching.batch import match_pair
+from matching.profile import InterestProfile
+from matching.results import PairResult, Suggestion
 from matching.score import RarityWeights, rarity_weights, score, score_units
+from matching.settings import MatchSettings
 from matching.twin import capacity_for
+from tests.matching.residents import CODES, parent, population
 
-CATEGORIES = ("sport", "music", "books", "food", "nature", "games")
-CODES = tuple(sorted([*CATEGORIES, *(f"{c}.i{i}" for c in CATEGORIES for i in range(6))]))
-LEAVES = tuple(code for code in CODES if "." in code)
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository root, from which a fresh interpreter can import these tests."""
+
 PERSON_OR_FAMILY = {
     "person": frozenset({"person", "family"}),
     "family": frozenset({"person", "family"}),
     "club": frozenset({"club"}),
     "school_class": frozenset({"school_class"}),
 }
-
-
-def parent(code: str) -> str | None:
-    return code.rpartition(".")[0] or None
-
-
-def population(city: str, n: int, seed: int) -> list[InterestProfile]:
-    """Small residents with skewed interests and a mix of kinds and languages."""
-    rng = random.Random(f"{city}-{seed}")
-    popular = [LEAVES[i] for i in range(len(LEAVES)) for _ in range(len(LEAVES) - i)]
-    native = "de" if city == "oldenburg" else "fr"
-    foreign = "fr" if native == "de" else "de"
-    residents = []
-    for _ in range(n):
-        kind = rng.choices(KINDS, weights=(8, 2, 1, 1))[0]
-        interests = set(rng.sample(popular, rng.randint(1, 6)))
-        if rng.random() < 0.1:
-            interests.add(rng.choice(CATEGORIES))
-        languages = {native: "native"}
-        for code in ("en", foreign):
-            if rng.random() < 0.5:
-                languages[code] = rng.choice(CEFR_LEVELS[:6])
-        learning = (foreign,) if rng.random() < 0.3 else ()
-        age_band, children = None, ()
-        if kind == "person" and rng.random() < 0.9:
-            age_band = rng.choice(PERSON_AGE_BANDS)
-        elif kind == "school_class":
-            age_band = rng.choice(GRADE_BANDS)
-        elif kind == "family":
-            children = tuple(sorted(rng.sample(CHILD_AGE_BANDS, rng.randint(0, 2))))
-        occupation = rng.choice([None, "2", "23", "24", "51", "52", "71"])
-        residents.append(
-            InterestProfile(
-                id=f"https://{city}.example/p/{rng.getrandbits(48):012x}",
-                kind=kind,
-                interests=tuple(sorted(interests)),
-                occupation=occupation if kind == "person" else None,
-                languages=languages,
-                learning=learning,
-                age_band=age_band,
-                children_age_bands=children,
-            )
-        )
-    return residents
 
 
 def reference_lists(
@@ -182,9 +127,9 @@ def test_engine_equals_reference_with_configured_kind_gates() -> None:
 
 def test_blocked_path_equals_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny blocks and chunks, so that a small population crosses every code path."""
-    monkeypatch.setattr(_topk, "ROW_BLOCK", 32)
-    monkeypatch.setattr(_topk, "CHUNK_COLUMNS", 64)
-    monkeypatch.setattr(_topk, "NARROW_COLUMNS", 0)
+    monkeypatch.setattr(tuning, "ROW_BLOCK", 32)
+    monkeypatch.setattr(tuning, "CHUNK_COLUMNS", 64)
+    monkeypatch.setattr(tuning, "NARROW_COLUMNS", 0)
     side_a = population("oldenburg", 160, 5)
     side_b = population("cholet", 140, 5)
     check_against_reference(side_a, side_b, MatchSettings(top_k=3, candidates=4))
@@ -230,6 +175,7 @@ def small_match_digest() -> str:
 def test_same_result_in_another_process_with_another_hash_seed() -> None:
     script = (
         "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
         f"spec = importlib.util.spec_from_file_location('engine_check', {str(Path(__file__))!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(module)\n"
@@ -240,27 +186,6 @@ def test_same_result_in_another_process_with_another_hash_seed() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert other.stdout.strip() == small_match_digest()
-
-
-def test_refresh_equals_the_full_run() -> None:
-    side_a = population("oldenburg", 90, 9)
-    side_b = population("cholet", 40, 9)
-    result = match_pair(side_a, side_b, codes=CODES, parent=parent)
-    weights = result.weights
-    index_b = SideIndex.build(side_b, weights)
-    index_a = SideIndex.build(side_a, weights)
-    for resident in side_a:
-        assert suggestions_for(resident, index_b, weights) == result.suggestions[resident.id]
-    for resident in side_b:
-        assert suggestions_for(resident, index_a, weights) == result.suggestions[resident.id]
-
-
-def test_refresh_refuses_other_weights() -> None:
-    side_b = population("cholet", 10, 10)
-    index = SideIndex.build(side_b, rarity_weights(side_b, CODES, parent))
-    other = rarity_weights(population("oldenburg", 10, 10), CODES, parent)
-    with pytest.raises(ValueError, match="weights"):
-        suggestions_for(population("oldenburg", 1, 11)[0], index, other)
 
 
 def test_ties_are_broken_by_id() -> None:

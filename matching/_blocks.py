@@ -1,0 +1,106 @@
+"""The multiply-and-reduce half of the candidate pass: score blocks and their group maxima.
+
+This is the part that runs on all cores (BLAS). Each block of rows is multiplied with
+the columns its language class may meet, and reduced right away, while still in cache,
+to maxima over small groups of scores in both directions. The selection
+(``matching._topk``) reads those maxima instead of the billions of scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from matching import tuning
+from matching._arrays import BoolArray, Float32Array, IndexArray
+
+
+class RowVectors(Protocol):
+    """The left score vectors of the rows, written into a block on demand.
+
+    Rows are materialised one block at a time: the whole left matrix of the larger
+    city would be a quarter of a gigabyte held for nothing.
+    """
+
+    @property
+    def width(self) -> int: ...
+
+    def fill(self, rows: IndexArray, out: Float32Array) -> None:
+        """Write the vectors of ``rows`` into ``out[: rows.size]`` (already zeroed)."""
+
+    def used(self, rows: IndexArray) -> BoolArray:
+        """Boolean mask of the vector entries that are non-zero for any of ``rows``."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LanguageClass:
+    """Rows that may meet the same columns, with the same language units for each.
+
+    Gates are then never evaluated per pair: a class is multiplied only with the columns
+    it may be matched with, and its language units fill the language column once.
+    """
+
+    rows: IndexArray  # row indices, ascending
+    columns: IndexArray  # column indices, ascending
+    language: Float32Array  # language units per column
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScoreBlock:
+    """The scores of one row block against its class's columns, with their group maxima."""
+
+    rows: IndexArray  # row indices of the block (without padding)
+    columns: IndexArray  # the class's column indices
+    scores: Float32Array  # chunks × padded rows × chunk width
+    row_maxima: Float32Array | None  # None for a narrow class
+    column_maxima: Float32Array
+
+
+def chunking(columns: int) -> tuple[int, int]:
+    """(chunks, chunk width): widths are multiples of the group size."""
+    chunks = max(1, -(-columns // tuning.CHUNK_COLUMNS))
+    width = -(-columns // chunks)
+    width = -(-width // tuning.COLUMN_GROUP) * tuning.COLUMN_GROUP
+    return chunks, width
+
+
+def score_blocks(
+    left: RowVectors, right: Float32Array, classes: Sequence[LanguageClass]
+) -> Iterator[ScoreBlock]:
+    """Multiply and reduce, block by block, class after class."""
+    column_group, row_group = tuning.COLUMN_GROUP, tuning.ROW_GROUP
+    for language_class in classes:
+        class_columns = language_class.columns
+        chunks, width = chunking(class_columns.size)
+        padded = np.zeros((chunks * width, right.shape[1]), dtype=np.float32)
+        padded[: class_columns.size] = right[class_columns]
+        padded[: class_columns.size, -1] = language_class.language
+        # Only entries non-zero on both sides can contribute: a class of clubs needs no
+        # occupation entries, a class of persons no grade bands.
+        features = np.flatnonzero(left.used(language_class.rows) & padded.any(axis=0))
+        padded = np.ascontiguousarray(padded[:, features])
+        per_chunk = width // column_group
+        narrow = chunks == 1 and width <= tuning.NARROW_COLUMNS
+        for start in range(0, language_class.rows.size, tuning.ROW_BLOCK):
+            block_rows = language_class.rows[start : start + tuning.ROW_BLOCK]
+            height = -(-block_rows.size // row_group) * row_group
+            full = np.zeros((height, left.width), dtype=np.float32)
+            left.fill(block_rows, full)
+            block = np.ascontiguousarray(full[:, features])
+            scores = np.empty((chunks, height, width), dtype=np.float32)
+            row_maxima = None if narrow else np.empty((height, chunks * per_chunk), np.float32)
+            column_maxima = np.empty((height // row_group, chunks * width), dtype=np.float32)
+            for c in range(chunks):
+                tile = scores[c]
+                np.matmul(block, padded[c * width : (c + 1) * width].T, out=tile)
+                if row_maxima is not None:
+                    tile.reshape(height, column_group, per_chunk).max(
+                        axis=1, out=row_maxima[:, c * per_chunk : (c + 1) * per_chunk]
+                    )
+                tile.reshape(height // row_group, row_group, width).max(
+                    axis=1, out=column_maxima[:, c * width : (c + 1) * width]
+                )
+            yield ScoreBlock(block_rows, class_columns, scores, row_maxima, column_maxima)

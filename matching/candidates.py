@@ -1,0 +1,89 @@
+"""Every resident's best candidates of the other side, both ways, in one pass.
+
+The pass is the expensive step of a full run and the only one that looks at all pairs;
+the suggestions and the twins are then read off its lists. Pairs that fail a gate never
+reach a list: rows are grouped into *language classes* (rows whose gates and language
+term agree against every column), and a class only meets the columns it may be matched
+with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from matching import _vectors
+from matching._arrays import IndexArray, Int32Array
+from matching._blocks import LanguageClass
+from matching._topk import candidate_lists
+from matching.gates import KindGates
+from matching.layout import SparseLeftVectors, VectorLayout
+from matching.profile import InterestProfile
+from matching.score import RarityWeights
+from matching.settings import MatchSettings
+
+__all__ = ["CandidateLists", "candidate_pass"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CandidateLists:
+    """Best candidates per owner: sorted by owner, then score desc, then other asc.
+
+    Owners and others are positions in the sides as given to :func:`candidate_pass`,
+    scores are exact units (``score.py``), all int32 to halve the memory of a full run.
+    """
+
+    owner: Int32Array
+    other: Int32Array
+    units: Int32Array
+
+    def starts(self, owners: int) -> IndexArray:
+        """Offsets of each owner's list (``owners + 1`` entries)."""
+        return np.searchsorted(self.owner, np.arange(owners + 1))
+
+
+def _language_classes(
+    rows: Sequence[InterestProfile],
+    columns: Sequence[InterestProfile],
+    kind_gates: KindGates,
+) -> list[LanguageClass]:
+    """Rows grouped by identical gates and language units against every column."""
+    row_keys = _vectors.distinct(rows, _vectors.language_signature)
+    column_keys = _vectors.distinct(columns, _vectors.language_signature)
+    table = _vectors.language_table(row_keys, column_keys, kind_gates)
+    groups: dict[bytes, list[int]] = {}
+    for signature, units in enumerate(table):
+        if units.any():
+            groups.setdefault(units.tobytes(), []).append(signature)
+    classes: list[LanguageClass] = []
+    for signatures in groups.values():
+        units = table[signatures[0]][column_keys.ids]
+        class_rows = np.flatnonzero(np.isin(row_keys.ids, signatures))
+        class_columns = np.flatnonzero(units > 0)
+        classes.append(
+            LanguageClass(class_rows, class_columns, units[class_columns].astype(np.float32))
+        )
+    # Large classes first: column bounds rise early, later classes touch fewer columns.
+    classes.sort(key=lambda c: (-c.rows.size * c.columns.size, int(c.rows[0])))
+    return classes
+
+
+def candidate_pass(
+    rows: Sequence[InterestProfile],
+    columns: Sequence[InterestProfile],
+    weights: RarityWeights,
+    settings: MatchSettings,
+) -> tuple[CandidateLists, CandidateLists]:
+    """Each row's and each column's ``settings.list_length`` best candidates.
+
+    ``rows`` and ``columns`` as returned by :func:`matching.sides.canonical_sides`: the
+    lists, and so the twins, depend on which side plays the rows.
+    """
+    layout = VectorLayout.build([*rows, *columns], weights)
+    left = SparseLeftVectors(layout, rows)
+    right = layout.right_vectors(columns, len(rows))
+    classes = _language_classes(rows, columns, settings.kind_gates)
+    row_lists, column_lists = candidate_lists(left, right, classes, settings.list_length)
+    return CandidateLists(*row_lists), CandidateLists(*column_lists)
