@@ -2,16 +2,18 @@
 
 Only what every activity must have is checked here (an ``id``, a ``type`` from
 the ActivityStreams vocabulary, an ``actor``, an ``object``, absolute http(s)
-URLs, and origins that agree with the signer). What an ``InterestProfile`` or a
-``Note`` must look like is the business of the handler registered for it.
-Every failure carries the HTTP status and a reason a peer's admin can act on.
+URLs, addressees given as ids, and origins that agree with the signer). What an
+``InterestProfile`` or a ``Note`` must look like is the business of the handler
+registered for it; the shapes this product builds are in
+:mod:`federation.vocabulary`. Every failure carries the HTTP status and a reason
+a peer's admin can act on.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NoReturn, TypeAlias, TypeGuard, get_args
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "MAX_URL_LENGTH",
     "Activity",
     "ActivityError",
+    "ActivityObject",
+    "ActivityType",
     "check_origins",
     "origin",
     "parse_activity",
@@ -27,14 +31,17 @@ __all__ = [
 
 # The activity types of the ActivityStreams 2.0 vocabulary; anything else is not
 # an activity this protocol can be speaking.
-ACTIVITY_TYPES = frozenset(
-    {
-        "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike",
-        "Flag", "Follow", "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move",
-        "Offer", "Question", "Read", "Reject", "Remove", "TentativeAccept",
-        "TentativeReject", "Travel", "Undo", "Update", "View",
-    }
-)  # fmt: skip
+ActivityType: TypeAlias = Literal[
+    "Accept", "Add", "Announce", "Arrive", "Block", "Create", "Delete", "Dislike",
+    "Flag", "Follow", "Ignore", "Invite", "Join", "Leave", "Like", "Listen", "Move",
+    "Offer", "Question", "Read", "Reject", "Remove", "TentativeAccept",
+    "TentativeReject", "Travel", "Undo", "Update", "View",
+]  # fmt: skip
+ACTIVITY_TYPES: frozenset[str] = frozenset(get_args(ActivityType))
+
+# An activity's object as received: a URL, or an embedded JSON object whose ``type``
+# is a string (the handler that owns that type checks the rest).
+ActivityObject: TypeAlias = str | dict[str, Any]
 
 # Identifiers are stored in indexed columns of this width.
 MAX_URL_LENGTH = 500
@@ -52,18 +59,27 @@ class ActivityError(Exception):
 
 @dataclass(frozen=True)
 class Activity:
-    """A shape-checked activity; ``document`` is the JSON object as received."""
+    """A shape-checked activity: the checked fields typed, next to the document itself.
+
+    ``document`` is the JSON object exactly as received, because that is what is
+    stored and what a proof inside it was computed over; the fields are read from it
+    once, so no handler has to re-check them. ``actor`` and ``to`` hold ids even when
+    the sender embedded objects. ``to`` is empty when the activity names no one.
+    """
 
     id: str
-    type: str
+    type: ActivityType
     actor: str
     object_type: str | None
     object_id: str | None
     document: dict[str, Any]
+    to: tuple[str, ...] = ()
 
     @property
-    def object(self) -> Any:
-        return self.document["object"]
+    def object(self) -> ActivityObject:
+        # parse_activity admitted only a URL string or a JSON object here.
+        target: ActivityObject = self.document["object"]
+        return target
 
 
 def origin(url: str) -> str:
@@ -107,13 +123,30 @@ def _type(value: object, field: str) -> str:
     return value
 
 
+def _is_activity_type(kind: str) -> TypeGuard[ActivityType]:
+    return kind in ACTIVITY_TYPES
+
+
+def _addressees(value: object) -> tuple[str, ...]:
+    """The ids in ``to``; ActivityStreams allows one or a list, each an id or an object."""
+    if value is None:
+        return ()
+    found: list[str] = []
+    for entry in value if isinstance(value, list) else [value]:
+        addressee = entry.get("id") if isinstance(entry, dict) else entry
+        if not isinstance(addressee, str) or not addressee:
+            raise ActivityError("to must be an addressee id or a list of addressee ids")
+        found.append(addressee)
+    return tuple(found)
+
+
 def parse_activity(document: object) -> Activity:
     """Check the generic shape of an activity; raise ActivityError (400) if it is off."""
     if not isinstance(document, dict):
         raise ActivityError("an activity must be a JSON object")
     activity_id = _url(document.get("id"), "id")
     kind = _type(document.get("type"), "type")
-    if kind not in ACTIVITY_TYPES:
+    if not _is_activity_type(kind):
         raise ActivityError(f"type {kind[:32]!r} is not an ActivityStreams activity type")
     actor = document.get("actor")
     if isinstance(actor, dict):
@@ -139,10 +172,11 @@ def parse_activity(document: object) -> Activity:
         object_type=object_type,
         object_id=object_id,
         document=document,
+        to=_addressees(document.get("to")),
     )
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 

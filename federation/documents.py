@@ -14,6 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from federation.keys import ed25519_multikey
+from federation.vocabulary import Multikey, ServiceActor
 
 __all__ = [
     "ACTIVITYSTREAMS_CONTEXT",
@@ -65,7 +66,7 @@ def actor_document(
     rsa_public_pem: str,
     ed25519_public_key: Ed25519PublicKey,
     extra_keys: Iterable[tuple[str, Ed25519PublicKey]] = (),
-) -> dict[str, Any]:
+) -> ServiceActor:
     """The node's ActivityStreams `Service` actor.
 
     `publicKey` (RSA) is what draft-cavage verifiers fetch; `assertionMethod`
@@ -75,7 +76,7 @@ def actor_document(
     """
     base = _base(base_url)
     actor = actor_url(base)
-    assertion_methods = [
+    assertion_methods: list[Multikey] = [
         {
             "id": f"{actor}#ed25519-key",
             "type": "Multikey",

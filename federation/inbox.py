@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Generic, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The node's own record of a peer, carried through untouched: this module never looks
+# inside it, and the node gets back the very type it put in.
+PeerT = TypeVar("PeerT")
+
 
 class Rejected(Exception):
     """A refusal with the HTTP status to answer and a reason for the peer's admin."""
@@ -61,14 +65,14 @@ class Rejected(Exception):
 
 
 @dataclass(frozen=True)
-class TrustedKey:
+class TrustedKey(Generic[PeerT]):
     """A pinned key of a configured peer; ``peer`` is the node's handle for that peer."""
 
     key_id: str
     public_key: PublicKey = field(repr=False)
     fingerprint: str
     origin: str
-    peer: Any = field(repr=False)
+    peer: PeerT = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,8 @@ class InboxSettings:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-class PinnedKeys(Protocol):
-    async def keys_for(self, key_id: str, *, fresh: bool = False) -> Sequence[TrustedKey]:
+class PinnedKeys(Protocol[PeerT]):
+    async def keys_for(self, key_id: str, *, fresh: bool = False) -> Sequence[TrustedKey[PeerT]]:
         """The pinned keys published under ``key_id`` (more than one while a key rotates).
 
         Must never fetch from the keyId's host unless it is a configured peer. An
@@ -97,14 +101,14 @@ class SeenActivities(Protocol):
         ...
 
 
-class ActivityCheck(Protocol):
-    async def check(self, activity: Activity, signer: TrustedKey) -> None:
+class ActivityCheck(Protocol[PeerT]):
+    async def check(self, activity: Activity, signer: TrustedKey[PeerT]) -> None:
         """Raise Rejected to refuse the activity before anything is stored."""
         ...
 
 
-class ActivityStore(Protocol):
-    async def store(self, activity: Activity, signer: TrustedKey) -> bool:
+class ActivityStore(Protocol[PeerT]):
+    async def store(self, activity: Activity, signer: TrustedKey[PeerT]) -> bool:
         """Persist durably (committed on return); False when the id was already stored."""
         ...
 
@@ -154,9 +158,9 @@ async def authenticate(
     request: web.Request,
     body: bytes,
     settings: InboxSettings,
-    keys: PinnedKeys,
+    keys: PinnedKeys[PeerT],
     parsed: ParsedSignature | None = None,
-) -> TrustedKey:
+) -> TrustedKey[PeerT]:
     """The pinned peer key that signed this request, or Rejected(401).
 
     For a request without a body (a signed GET) pass ``b""``: no digest is then
@@ -205,10 +209,10 @@ async def authenticate(
 def inbox_handler(
     settings: InboxSettings,
     *,
-    keys: PinnedKeys,
+    keys: PinnedKeys[PeerT],
     seen: SeenActivities,
-    check: ActivityCheck,
-    store: ActivityStore,
+    check: ActivityCheck[PeerT],
+    store: ActivityStore[PeerT],
 ) -> Handler:
     """An aiohttp handler for POST /inbox wired to the node's storage and handlers."""
 

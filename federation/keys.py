@@ -41,7 +41,7 @@ PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey | ec.EllipticCurvePri
 # Multicodec "ed25519-pub" (0xed) as an unsigned varint: 0xed 0x01.
 ED25519_MULTICODEC = b"\xed\x01"
 
-# Below this an RSA key is no longer considered safe; the design asks for ≥ 2048.
+# Shorter RSA keys have been disallowed for signatures since 2014 (NIST SP 800-131A).
 MIN_RSA_BITS = 2048
 
 _PUBLIC_KEY_TYPES = (rsa.RSAPublicKey, ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey)
@@ -136,8 +136,12 @@ def ed25519_multikey(
     return encode_multibase(ED25519_MULTICODEC + raw)
 
 
-def parse_multikey(value: str) -> ed25519.Ed25519PublicKey:
-    """Parse an Ed25519 `publicKeyMultibase`; ValueError gives the reason it is unusable."""
+def parse_multikey(value: object) -> ed25519.Ed25519PublicKey:
+    """Parse an Ed25519 `publicKeyMultibase`; ValueError gives the reason it is unusable.
+
+    Any value is accepted because it comes straight out of a peer's JSON, and a
+    missing or non-string one deserves the same clear reason as a malformed one.
+    """
     if not isinstance(value, str):
         raise ValueError("publicKeyMultibase must be a string")
     try:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -35,6 +36,9 @@ __all__ = [
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
 
+# Any JSON object: a plain dict, or one of the activity TypedDicts of federation.vocabulary.
+DocumentT = TypeVar("DocumentT", bound=Mapping[str, object])
+
 # XML Schema dateTimeStamp as Data Integrity requires for `created` (offset mandatory).
 _DATE_TIME_STAMP = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
@@ -47,14 +51,15 @@ class ProofError(Exception):
         self.reason = reason
 
 
-def _canonical(value: Any, what: str) -> bytes:
+def _canonical(value: Mapping[str, Any], what: str) -> bytes:
+    # Values stay Any: only rfc8785 decides, at runtime, what JSON it can canonicalise.
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as error:
         raise ProofError(f"{what} cannot be canonicalised with JCS: {error}") from None
 
 
-def _hash_data(proof_config: dict[str, Any], unsecured: dict[str, Any]) -> bytes:
+def _hash_data(proof_config: Mapping[str, object], unsecured: Mapping[str, object]) -> bytes:
     """The eddsa-jcs-2022 hashData: proof configuration hash first, then document hash."""
     return (
         hashlib.sha256(_canonical(proof_config, "proof configuration")).digest()
@@ -69,23 +74,24 @@ def _timestamp(moment: datetime) -> str:
 
 
 def create_proof(
-    document: dict[str, Any],
+    document: DocumentT,
     private_key: Ed25519PrivateKey,
     verification_method: str,
     *,
     created: datetime | None = None,
     proof_purpose: str = "assertionMethod",
-) -> dict[str, Any]:
+) -> DocumentT:
     """A copy of `document` with an eddsa-jcs-2022 `proof` added.
 
     The proof configuration repeats the document's `@context`, as the
-    cryptosuite requires, so the context is bound by the signature too.
+    cryptosuite requires, so the context is bound by the signature too. The copy
+    has the caller's type, so a typed activity stays typed once signed.
     """
     if "proof" in document:
         raise ValueError("document already carries a proof")
     if not isinstance(private_key, Ed25519PrivateKey):
         raise TypeError("eddsa-jcs-2022 proofs need an Ed25519 private key")
-    proof_config: dict[str, Any] = {
+    proof_config: dict[str, object] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
         "verificationMethod": verification_method,
@@ -99,7 +105,13 @@ def create_proof(
     except ProofError as error:
         raise ValueError(error.reason) from None
     secured = copy.deepcopy(document)
-    secured["proof"] = {**proof_config, "proofValue": encode_multibase(signature)}
+    # A generic function may not set a key on a TypedDict that need not declare it;
+    # every activity type that carries a proof declares ``proof``, and the copy is
+    # the caller's own dict type, so setting it through a mutable view is sound.
+    cast(MutableMapping[str, object], secured)["proof"] = {
+        **proof_config,
+        "proofValue": encode_multibase(signature),
+    }
     return secured
 
 
@@ -145,7 +157,7 @@ def _check_proof_options(
 
 
 def verify_proof(
-    document: dict[str, Any],
+    document: object,
     public_key: Ed25519PublicKey | str,
     *,
     expected_purpose: str = "assertionMethod",
@@ -153,6 +165,7 @@ def verify_proof(
     """Verify the document's eddsa-jcs-2022 proof and return the document without it.
 
     `public_key` is the signer's Ed25519 key, or its `publicKeyMultibase`.
+    `document` may be anything a peer sent, so that a non-object gets a reason too.
     Raises ProofError with the reason when the proof is absent, malformed or
     does not match the document.
     """

@@ -50,8 +50,9 @@ class HeaderLines(Mapping[str, str]):
         return list(self._lines)
 
 
-def read_json(relative: str) -> Any:
-    return json.loads((VECTORS / relative).read_text(encoding="utf-8"))
+def read_json(relative: str) -> dict[str, Any]:
+    vectors: dict[str, Any] = json.loads((VECTORS / relative).read_text(encoding="utf-8"))
+    return vectors
 
 
 def public_key(relative: str) -> PublicKey:

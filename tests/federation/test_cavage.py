@@ -31,12 +31,14 @@ def _request(vectors: dict[str, Any], header: str, value: str) -> tuple[str, str
 
 
 def _examples(vectors: dict[str, Any]) -> list[dict[str, Any]]:
-    return vectors["examples"]
+    examples: list[dict[str, Any]] = vectors["examples"]
+    return examples
 
 
 @pytest.fixture(params=range(4), ids=["C.1-Signature", "C.1-Authorization", "C.2", "C.3"])
 def example(request: pytest.FixtureRequest, cavage_vectors: dict[str, Any]) -> dict[str, Any]:
-    return _examples(cavage_vectors)[request.param]
+    example: dict[str, Any] = _examples(cavage_vectors)[request.param]
+    return example
 
 
 def test_appendix_c_examples_verify(

@@ -29,7 +29,8 @@ PrivateKeyFor = Callable[[str], PrivateKey]
 
 
 def _verifying(vectors: dict[str, Any]) -> list[dict[str, Any]]:
-    return vectors["verifying"]
+    verifying: list[dict[str, Any]] = vectors["verifying"]
+    return verifying
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -31,7 +31,7 @@ def test_dictionary_with_every_kind_of_item() -> None:
     assert parsed["b"] == Item(Decimal("-2.5"))
     assert parsed["c"] == Item('x "y"')
     assert parsed["d"] == Item(Token("tok/en:1"))
-    assert isinstance(parsed["d"].value, Token)  # type: ignore[union-attr]
+    assert isinstance(parsed["d"].value, Token)
     assert parsed["e"] == Item(b"\x01\x02\x03")
     assert parsed["f"] == Item(False)
     assert parsed["g"] == Item(True)
