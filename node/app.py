@@ -1,9 +1,14 @@
 """The one application factory, used by the CLI, the demo and the tests.
 
-``create_app`` wires the node's own parts (storage, HTTP client, federation,
-background workers). What a person sees lives in the ``web`` package, which
+``create_app`` builds the node's shared parts (configuration, keys, the database
+and its domain events, the HTTP client, the background work) and hands them to
+each feature's ``setup``, which registers its routes, inbox handlers, event
+subscribers and workers. What a person sees lives in the ``web`` package, which
 depends on ``node`` and not the other way round: it plugs itself in through the
 ``zwilling.extensions`` entry point, so a node can also run without pages.
+
+Nothing connects or starts before the app does: the engine and the HTTP client
+connect on first use, and are closed on cleanup; workers start last and stop first.
 """
 
 from __future__ import annotations
@@ -15,17 +20,24 @@ from importlib.metadata import entry_points
 import httpx
 from aiohttp import web
 
+from node import VERSION
+from node.contacts import setup as contacts
+from node.federation import setup as federation
+from node.matches import setup as matches
 from node.runtime import appkeys
+from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
-from node.runtime.db import create_engine, ping, session_factory
+from node.runtime.db import Database
+from node.runtime.events import DomainEvents
 from node.runtime.keys import NodeKeys, load_keys
 from node.runtime.logs import request_logging
+from node.vectors import setup as vectors
 
 log = logging.getLogger(__name__)
 
 Extension = Callable[[web.Application], None]
 EXTENSION_GROUP = "zwilling.extensions"
-VERSION = "0.1.0"
+FEATURES: tuple[Extension, ...] = (federation.setup, vectors.setup, matches.setup, contacts.setup)
 
 
 def installed_extensions() -> list[Extension]:
@@ -47,63 +59,45 @@ def create_app(
     )
     app[appkeys.CONFIG] = config
     app[appkeys.KEYS] = keys or load_keys(config)
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_http_client)
+    app[appkeys.EVENTS] = events = DomainEvents()
+    app[appkeys.DATABASE] = Database.open(config.database_url, events)
+    app[appkeys.HTTP] = _http_client(config)
+    app[appkeys.BACKGROUND] = BackgroundWork()
+    app.cleanup_ctx.append(_resources)
     app.router.add_get("/healthz", healthz, name="healthz")
-    for setup in _node_parts(run_workers):
+    for setup in FEATURES:
         setup(app)
     for extension in installed_extensions() if extensions is None else extensions:
         extension(app)
+    if run_workers:
+        app.cleanup_ctx.append(app[appkeys.BACKGROUND].lifetime)
     return app
 
 
-def _node_parts(run_workers: bool) -> list[Extension]:
-    """Node features that register routes, inbox handlers and workers on the app."""
-    from node.contacts import handlers as contact_handlers
-    from node.federation import discovery_endpoints as discovery
-    from node.federation import inbox, key_rotation
-    from node.federation import peer_refresh as peers
-    from node.federation import workers_setup as workers
-    from node.matches import worker as matching_worker
-    from node.vectors import setup as vector_exchange
-
-    parts: list[Extension] = [peers.setup, discovery.setup, inbox.setup, key_rotation.setup]
-    parts.append(contact_handlers.setup)
-    parts.append(vector_exchange.setup)
-    if run_workers:
-        parts.append(workers.setup)
-        parts.append(matching_worker.setup)
-        parts.append(contact_handlers.setup_workers)
-    return parts
-
-
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = create_engine(app[appkeys.CONFIG].database_url)
-    app[appkeys.ENGINE] = engine
-    app[appkeys.SESSIONS] = session_factory(engine)
-    yield
-    await engine.dispose()
-
-
-async def _http_client(app: web.Application) -> AsyncIterator[None]:
-    federation = app[appkeys.CONFIG].federation
+def _http_client(config: Config) -> httpx.AsyncClient:
+    federation_settings = config.federation
     timeout = httpx.Timeout(
-        federation.read_timeout_seconds, connect=federation.connect_timeout_seconds
+        federation_settings.read_timeout_seconds,
+        connect=federation_settings.connect_timeout_seconds,
     )
-    async with httpx.AsyncClient(
+    return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=False,
-        headers={"User-Agent": f"zwilling/{VERSION} (+{app[appkeys.CONFIG].node.base_url})"},
-    ) as client:
-        app[appkeys.HTTP] = client
-        yield
+        headers={"User-Agent": f"zwilling/{VERSION} (+{config.node.base_url})"},
+    )
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[appkeys.HTTP].aclose()
+    await app[appkeys.DATABASE].dispose()
 
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness for load balancers: 200 when the database answers, 503 otherwise."""
     config = request.app[appkeys.CONFIG]
     try:
-        await ping(request.app[appkeys.ENGINE])
+        await request.app[appkeys.DATABASE].ping()
     except Exception as exc:
         log.warning("health check failed", extra={"error": str(exc)})
         return web.json_response(

@@ -1,4 +1,5 @@
-"""The dependency direction of DESIGN.md section 2, checked on the source itself:
+"""The dependency direction web → node → federation/matching (docs/architecture.md),
+checked on the source itself:
 
     web ──► node ──► federation
       │       │  └─► matching

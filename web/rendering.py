@@ -19,7 +19,6 @@ from aiohttp import web
 from matching.taxonomy import load_taxonomy
 from node.accounts import sessions as session_service
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web import keys
 from web.i18n import NATIVE_NAMES, template_gettext
 
@@ -54,7 +53,7 @@ async def ensure_session(request: web.Request) -> keys.PageState:
         return state
     config = request.app[appkeys.CONFIG]
     housekeeping = request.app[keys.HOUSEKEEPING]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         if time.monotonic() - housekeeping.last_purge > PURGE_INTERVAL_SECONDS:
             housekeeping.last_purge = time.monotonic()
             await session_service.purge_expired_sessions(session, config.sessions)

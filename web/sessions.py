@@ -16,9 +16,9 @@ from aiohttp import web
 
 from node.accounts import accounts
 from node.accounts import sessions as session_service
+from node.models import utcnow
 from node.runtime import appkeys
 from node.runtime.config import Config
-from node.runtime.db import transaction
 from web import keys
 from web.i18n import negotiate
 from web.routing import Handler, is_page
@@ -41,8 +41,17 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     token = request.cookies.get(cookie_name(config), "")
     login_session = resident = None
     if token:
-        async with transaction(app[appkeys.SESSIONS]) as session:
-            login_session = await session_service.find_session(session, token, config.sessions)
+        db = app[appkeys.DATABASE]
+        async with db.read() as session:
+            login_session = await session_service.peek_session(session, token)
+            if login_session is not None and session_service.needs_write(
+                login_session, config.sessions, utcnow()
+            ):
+                login_session = None
+                async with db.write() as writing:
+                    login_session = await session_service.find_session(
+                        writing, token, config.sessions
+                    )
             if login_session is not None and login_session.resident_id is not None:
                 resident = await accounts.get_resident(session, login_session.resident_id)
     language = negotiate(

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.accounts import login_throttle, passwords, sessions, tokens
 from node.contacts import views as contact_views
 from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
-from node.profiles.events import resident_leaving
 from node.runtime.config import Config
+from node.runtime.db import Database, UnitOfWork
 from node.runtime.mail import (
     ALREADY_REGISTERED,
     PASSWORD_CHANGED,
@@ -34,6 +34,8 @@ from node.runtime.mail import (
     Mail,
     Mailer,
 )
+from node.vectors.activities import Publisher
+from node.vectors.publication import publish_changes
 
 # Where the links in mails point; the web interface serves these paths.
 LOGIN_PATH = "/login"
@@ -98,35 +100,38 @@ async def find_by_email(session: AsyncSession, email: str) -> Resident | None:
     return await session.scalar(select(Resident).where(Resident.email == normalise_email(email)))
 
 
-async def register(session: AsyncSession, mailer: Mailer, data: Registration) -> list[Mail]:
+async def register(db: Database, mailer: Mailer, data: Registration) -> list[Mail]:
     """Create an unverified account and mail a confirmation link.
 
     For an address that already has an account nothing is created; its owner gets
     a "you already have an account" mail instead, and the caller shows the same
-    "check your mail" page either way.
+    "check your mail" page either way. The password is hashed before the write
+    begins: Argon2 is slow on purpose, and must not hold the database's write lock.
     """
     email = normalise_email(data.email)
-    existing = await find_by_email(session, email)
+    async with db.read() as uow:
+        existing = await find_by_email(uow, email)
     if existing is not None:
         await passwords.burn_verification(data.password)
         return [_already_registered(mailer, existing)]
     password_hash = await passwords.hash_password(data.password)
-    resident = Resident(
-        email=email,
-        password_hash=password_hash,
-        display_name=data.display_name,
-        kind=data.kind,
-        language=data.language,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(resident)
-            await session.flush()
-    except IntegrityError:
-        # Registered a moment ago by a concurrent request: treat as existing.
-        existing = await find_by_email(session, email)
-        return [_already_registered(mailer, existing)] if existing else []
-    return [await _verification_mail(session, mailer, resident)]
+    async with db.write() as uow:
+        resident = Resident(
+            email=email,
+            password_hash=password_hash,
+            display_name=data.display_name,
+            kind=data.kind,
+            language=data.language,
+        )
+        try:
+            async with uow.begin_nested():
+                uow.add(resident)
+                await uow.flush()
+        except IntegrityError:
+            # Registered a moment ago by a concurrent request: treat as existing.
+            existing = await find_by_email(uow, email)
+            return [_already_registered(mailer, existing)] if existing else []
+        return [await _verification_mail(uow, mailer, resident)]
 
 
 async def _verification_mail(session: AsyncSession, mailer: Mailer, resident: Resident) -> Mail:
@@ -173,36 +178,48 @@ async def verify_email(session: AsyncSession, token: str) -> Resident | None:
     return resident
 
 
-async def authenticate(
-    session: AsyncSession, mailer: Mailer, email: str, password: str
-) -> LoginResult:
-    """Check a login attempt against the throttle and the stored hash."""
+async def authenticate(db: Database, mailer: Mailer, email: str, password: str) -> LoginResult:
+    """Check a login attempt against the throttle and the stored hash.
+
+    The hash is verified between a read and a write unit of work, so that a slow
+    Argon2 verification never holds the write lock.
+    """
     email = normalise_email(email)
     now = utcnow()
-    until = await login_throttle.locked_until(session, email, now=now)
+    async with db.read() as uow:
+        until = await login_throttle.locked_until(uow, email, now=now)
+        resident = None if until is not None else await find_by_email(uow, email)
     if until is not None:
         return LoginResult("locked", locked_until=until)
-    resident = await find_by_email(session, email)
+    matched = await password_matches(resident, password)
+    rehashed = None
+    if matched and resident is not None and passwords.needs_rehash(resident.password_hash):
+        rehashed = await passwords.hash_password(password)
+    async with db.write() as uow:
+        if not matched or resident is None or resident.status != "active":
+            until = await login_throttle.record_failure(uow, email, now=now)
+            if until is not None:
+                return LoginResult("locked", locked_until=until)
+            return LoginResult("failed")
+        resident = await uow.merge(resident)
+        await login_throttle.clear(uow, email)
+        if rehashed is not None:
+            resident.password_hash = rehashed
+        if resident.email_verified_at is None:
+            return LoginResult(
+                "unverified", mails=[await _verification_mail(uow, mailer, resident)]
+            )
+        return LoginResult("ok", resident=resident)
+
+
+async def password_matches(resident: Resident | None, password: str) -> bool:
+    """Whether ``password`` is the resident's; as slow for nobody as for somebody."""
     if len(password) > passwords.MAX_LENGTH:
-        matched = False
-    elif resident is None:
+        return False
+    if resident is None:
         await passwords.burn_verification(password)
-        matched = False
-    else:
-        matched = await passwords.verify_password(resident.password_hash, password)
-    if not matched or resident is None or resident.status != "active":
-        until = await login_throttle.record_failure(session, email, now=now)
-        if until is not None:
-            return LoginResult("locked", locked_until=until)
-        return LoginResult("failed")
-    await login_throttle.clear(session, email)
-    if passwords.needs_rehash(resident.password_hash):
-        resident.password_hash = await passwords.hash_password(password)
-    if resident.email_verified_at is None:
-        return LoginResult(
-            "unverified", mails=[await _verification_mail(session, mailer, resident)]
-        )
-    return LoginResult("ok", resident=resident)
+        return False
+    return await passwords.verify_password(resident.password_hash, password)
 
 
 async def request_password_reset(session: AsyncSession, mailer: Mailer, email: str) -> list[Mail]:
@@ -225,24 +242,30 @@ async def request_password_reset(session: AsyncSession, mailer: Mailer, email: s
 
 
 async def reset_password(
-    session: AsyncSession, mailer: Mailer, token: str, new_password: str
+    db: Database, mailer: Mailer, token: str, new_password: str
 ) -> ResetResult:
     """Set a new password with a mailed link: the link is used up, every session of
     the account ends and the lock on the address is lifted. The mailbox has just
-    proved itself, so the address counts as verified."""
-    resident = await tokens.peek_token(session, token, tokens.PASSWORD_RESET)
+    proved itself, so the address counts as verified. The new hash is computed
+    before the write begins."""
+    async with db.read() as uow:
+        resident = await tokens.peek_token(uow, token, tokens.PASSWORD_RESET)
     if resident is None:
         return ResetResult("invalid_link")
     context = password_context(mailer.config, resident.email, resident.display_name)
     problems = passwords.password_problems(new_password, context)
     if problems:
         return ResetResult("weak", problems=problems, resident=resident)
-    await tokens.consume_token(session, token, tokens.PASSWORD_RESET)
-    resident.password_hash = await passwords.hash_password(new_password)
-    if resident.email_verified_at is None:
-        resident.email_verified_at = utcnow()
-    await sessions.destroy_sessions_of(session, resident.id)
-    await login_throttle.clear(session, resident.email)
+    password_hash = await passwords.hash_password(new_password)
+    async with db.write() as uow:
+        resident = await tokens.consume_token(uow, token, tokens.PASSWORD_RESET)
+        if resident is None:
+            return ResetResult("invalid_link")  # used up meanwhile
+        resident.password_hash = password_hash
+        if resident.email_verified_at is None:
+            resident.email_verified_at = utcnow()
+        await sessions.destroy_sessions_of(uow, resident.id)
+        await login_throttle.clear(uow, resident.email)
     mail = mailer.compose(
         PASSWORD_CHANGED,
         resident.email,
@@ -262,25 +285,21 @@ async def set_notifications(session: AsyncSession, resident: Resident, enabled: 
     resident.notify_messages = enabled
 
 
-async def delete_account(session: AsyncSession, resident: Resident, password: str) -> bool:
-    """Delete the account and everything it owns, if ``password`` is right.
+async def delete_account(session: UnitOfWork, resident: Resident, publisher: Publisher) -> None:
+    """Delete the account and everything it owns (the caller checked the password
+    with :func:`password_matches` first, outside the write).
 
-    Peers are told first (``resident_leaving``, inside this transaction); then the
+    Peers are told first (the withdrawal is queued in this unit of work); then the
     rows go. Tables of other features reference residents with ON DELETE CASCADE,
     so deleting the resident row removes their rows too.
     """
-    if len(password) > passwords.MAX_LENGTH or not await passwords.verify_password(
-        resident.password_hash, password
-    ):
-        return False
-    await resident_leaving(session, resident)
+    await publish_changes(session, publisher, leaving=resident.id)
     await sessions.destroy_sessions_of(session, resident.id)
     await tokens.purge_tokens_of(session, resident.id)
     await session.execute(delete(Profile).where(Profile.resident_id == resident.id))
     await session.execute(delete(LoginThrottle).where(LoginThrottle.email == resident.email))
     await session.execute(delete(Resident).where(Resident.id == resident.id))
     session.expunge(resident)
-    return True
 
 
 async def export_data(session: AsyncSession, resident: Resident) -> dict[str, Any]:

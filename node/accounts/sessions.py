@@ -90,6 +90,19 @@ async def find_session(
     return row
 
 
+async def peek_session(session: AsyncSession, token: str) -> LoginSession | None:
+    """The session row for a cookie token, as stored (read-only; may have timed out)."""
+    if not token or len(token) > 128:
+        return None
+    return await session.get(LoginSession, hash_token(token))
+
+
+def needs_write(row: LoginSession, settings: SessionSection, now: datetime) -> bool:
+    """Whether :func:`find_session` would change the row (delete it, or touch it):
+    most page views read the session without taking the write lock."""
+    return is_expired(row, settings, now) or now - row.last_seen_at >= TOUCH_INTERVAL
+
+
 def is_expired(row: LoginSession, settings: SessionSection, now: datetime) -> bool:
     idle = timedelta(minutes=settings.idle_timeout_minutes)
     absolute = timedelta(hours=settings.absolute_timeout_hours)

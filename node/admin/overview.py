@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import accounts, sessions
 from node.contacts.reports import close, report
+from node.federation.outbox import OutboxQueued
 from node.models import (
     Contact,
     InboxActivity,
@@ -27,7 +28,9 @@ from node.models import (
     Resident,
     utcnow,
 )
-from node.profiles.events import profile_changed
+from node.runtime.db import UnitOfWork
+from node.vectors.activities import Publisher
+from node.vectors.publication import publish_changes
 
 ADMIN_ROLE = "admin"
 RESIDENT_ROLE = "resident"
@@ -148,7 +151,7 @@ async def queue(session: AsyncSession, state: str, limit: int = 200) -> list[Que
     return [QueuedDelivery(row=row, peer_name=name or url) for row, name, url in rows.all()]
 
 
-async def retry(session: AsyncSession, row_id: int) -> bool:
+async def retry(session: UnitOfWork, row_id: int) -> bool:
     """Send a delivery again now, with a fresh lifetime (after the cause was fixed)."""
     row = await session.get(OutboxActivity, row_id, with_for_update=True)
     if row is None or row.state not in ("pending", "failed"):
@@ -163,6 +166,7 @@ async def retry(session: AsyncSession, row_id: int) -> bool:
     peer = await session.get(Peer, row.peer_id)
     if peer is not None:
         peer.next_attempt_at = None
+    session.record(OutboxQueued())
     return True
 
 
@@ -176,15 +180,15 @@ async def discard(session: AsyncSession, row_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def suspend_resident(session: AsyncSession, resident: Resident) -> None:
+async def suspend_resident(session: UnitOfWork, resident: Resident, publisher: Publisher) -> None:
     resident.status = "suspended"
     await sessions.destroy_sessions_of(session, resident.id)
     await session.flush()
-    await profile_changed(session, resident)
+    await publish_changes(session, publisher, changed=[resident.id])
 
 
 async def suspend_for_report(
-    session: AsyncSession, admin: Resident, report_id: int
+    session: UnitOfWork, admin: Resident, report_id: int, publisher: Publisher
 ) -> Report | None:
     """Suspend the resident a received report is about, and close the report."""
     found = await report(session, report_id)
@@ -193,6 +197,6 @@ async def suspend_for_report(
     if found.subject_id is not None:
         subject = await session.get(Resident, found.subject_id)
         if subject is not None and subject.status == "active":
-            await suspend_resident(session, subject)
+            await suspend_resident(session, subject, publisher)
     close(found, admin, "suspended")
     return found

@@ -11,7 +11,6 @@ import asyncio
 
 from node.admin import overview as admin
 from node.cli._common import CommandError, add_command, config_from, database
-from node.runtime.db import transaction
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +48,7 @@ def _set(args: argparse.Namespace, grant: bool) -> int:
     config = config_from(args)
 
     async def run() -> str | None:
-        async with database(config) as sessions, transaction(sessions) as session:
+        async with database(config) as db, db.write() as session:
             resident = await admin.set_role(session, args.email, grant)
             return None if resident is None else resident.email
 
@@ -64,7 +63,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     config = config_from(args)
 
     async def run() -> list[tuple[str, str]]:
-        async with database(config) as sessions, sessions() as session:
+        async with database(config) as db, db.read() as session:
             return [(r.email, r.status) for r in await admin.admins(session)]
 
     rows = asyncio.run(run())

@@ -6,10 +6,8 @@ import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from node.runtime.config import Config, load_config
-from node.runtime.db import create_engine, session_factory
+from node.runtime.db import Database
 
 
 class CommandError(Exception):
@@ -40,10 +38,14 @@ def add_command(
 
 
 @asynccontextmanager
-async def database(config: Config) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the node's database for one command; the engine is closed after."""
-    engine = create_engine(config.database_url)
+async def database(config: Config) -> AsyncIterator[Database]:
+    """The node's database for one command; the engine is closed after.
+
+    No feature subscribes to its events here: a running node's workers poll, so what
+    a command queues is sent within ``worker_poll_seconds``.
+    """
+    db = Database.open(config.database_url)
     try:
-        yield session_factory(engine)
+        yield db
     finally:
-        await engine.dispose()
+        await db.dispose()

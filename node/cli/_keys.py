@@ -55,5 +55,5 @@ def cmd_rotate(args: argparse.Namespace) -> int:
 
 async def _rotate(config: Config, keys: NodeKeys) -> key_rotation.Rotation:
     await ensure_migrated(config)
-    async with database(config) as sessions:
-        return await key_rotation.rotate(config, keys, sessions)
+    async with database(config) as db:
+        return await key_rotation.rotate(config, keys, db)

@@ -13,7 +13,7 @@ from node.federation.peers import usable
 from node.models import Peer, PeerKey, utcnow
 from node.runtime import migrate
 from node.runtime.config import Config
-from node.runtime.db import create_engine, ping
+from node.runtime.db import Database, create_engine
 from node.runtime.keys import KeyFileError, ensure_keys, keys_dir, load_keys
 
 
@@ -127,11 +127,12 @@ async def _check_database(
 ) -> tuple[list[tuple[bool, str]], dict[str, list[str]]]:
     """Database lines, and per peer the fingerprints pinned in the database beyond the
     config's (``peer add``, rotations): they make a config peer trusted too."""
-    engine = create_engine(config.database_url)
+    db = Database.open(config.database_url)
+    engine = db.engine
     try:
-        await ping(engine)
+        await db.ping()
     except Exception as exc:
-        await engine.dispose()
+        await db.dispose()
         return [(False, f"database: unreachable: {exc}")], {}
     try:
         current = await migrate.current_revision(engine)

@@ -10,14 +10,13 @@ from datetime import datetime
 import httpx
 
 from federation.actors import ActorInfo, ActorKey
-from node.app import VERSION
+from node import VERSION
 from node.cli._common import CommandError, add_command, config_from, database
 from node.federation import peer_admin
 from node.federation import peers as repo
 from node.federation.peer_refresh import main_key_id
 from node.models import utcnow
 from node.runtime.config import Config
-from node.runtime.db import transaction
 from node.runtime.keys import KeyFileError, load_keys
 
 ADD_HELP = """\
@@ -156,7 +155,7 @@ async def _discover(config: Config, target: str, scheme: str) -> ActorInfo:
 
 
 async def _pin(config: Config, actor: ActorInfo, keys: list[ActorKey]) -> None:
-    async with database(config) as sessions, transaction(sessions) as session:
+    async with database(config) as db, db.write() as session:
         await peer_admin.pin_peer(session, actor, keys, utcnow())
 
 
@@ -172,7 +171,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 async def _list(config: Config) -> None:
     now = utcnow()
-    async with database(config) as sessions, sessions() as session:
+    async with database(config) as db, db.read() as session:
         rows = await repo.overview(session, now)
     if not rows:
         print("no peers (add [[peers]] to the config file, or run 'zwilling peer add URL')")
@@ -207,7 +206,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 async def _remove(config: Config, target: str) -> tuple[int, bool]:
-    async with database(config) as sessions, transaction(sessions) as session:
+    async with database(config) as db, db.write() as session:
         peer = await peer_admin.find(session, target)
         if peer is None:
             raise CommandError(f"no peer {target}")
@@ -223,7 +222,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 async def _retry(config: Config, target: str) -> int:
-    async with database(config) as sessions, transaction(sessions) as session:
+    async with database(config) as db, db.write() as session:
         peer = await peer_admin.find(session, target)
         if peer is None:
             raise CommandError(f"no peer {target}")

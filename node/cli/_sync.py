@@ -9,7 +9,7 @@ from functools import partial
 import httpx
 from sqlalchemy import select
 
-from node.app import VERSION
+from node import VERSION
 from node.cli._common import CommandError, add_command, config_from, database
 from node.federation.peer_fetch import fetch_json
 from node.federation.peer_refresh import main_key_id
@@ -52,13 +52,13 @@ async def _sync(config: Config, only: str | None) -> int:
     )
     failures = 0
     async with (
-        database(config) as sessions,
+        database(config) as db,
         httpx.AsyncClient(
             timeout=timeout,
             headers={"User-Agent": f"zwilling/{VERSION} (+{config.node.base_url})"},
         ) as client,
     ):
-        async with sessions() as session:
+        async with db.read() as session:
             statement = select(Peer).order_by(Peer.id)
             if only:
                 statement = statement.where(Peer.actor_url == only)
@@ -71,7 +71,7 @@ async def _sync(config: Config, only: str | None) -> int:
         stats = VectorStats()
         for peer in peers:
             try:
-                result = await sync_peer(sessions, fetch, peer.id, stats)
+                result = await sync_peer(db, fetch, peer.id, stats)
             except SyncError as exc:
                 failures += 1
                 print(f"{peer.actor_url}: not synced: {exc}")

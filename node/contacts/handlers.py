@@ -1,5 +1,5 @@
 """Inbox handlers for contact activities: requests and answers, blocks, reveals,
-messages and forwarded reports, plus the worker that mails about new messages.
+messages and forwarded reports, plus .
 
 ``check`` refuses what can never become valid: a wrong shape (400), a pseudonym
 that is not a current one of this node towards the sending peer (404), and —
@@ -14,12 +14,9 @@ from abc import abstractmethod
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.contacts import consent as contacts
-from node.contacts import messages, notifications, reports, wire
-from node.federation import delivery_worker as delivery
+from node.contacts import messages, reports, wire
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.models import Contact
 from node.runtime import appkeys
@@ -34,15 +31,6 @@ def _base(ctx: InboxContext) -> str:
 def _actor(ctx: InboxContext) -> str:
     actor = ctx.activity.get("actor")
     return str(actor.get("id") if isinstance(actor, dict) else actor)
-
-
-def _wake_delivery_after_commit(session: AsyncSession, app: web.Application) -> None:
-    """A reveal queued while applying goes out as soon as the inbox commits."""
-
-    def _wake(_session: object) -> None:
-        delivery.wake(app)
-
-    event.listen(session.sync_session, "after_commit", _wake, once=True)
 
 
 async def _local_resident(ctx: InboxContext, local_actor: str) -> int:
@@ -78,7 +66,6 @@ class _PairHandler(ActivityHandler):
             return  # the resident left after the check: nothing to change any more
         moment = wire.published(ctx.activity, ctx.received_at)
         await self.change(ctx, resident_id, local_actor, moment)
-        _wake_delivery_after_commit(ctx.session, ctx.app)
 
     @abstractmethod
     async def change(
@@ -231,15 +218,13 @@ class Notes(ActivityHandler):
         contact = await contacts.pair(ctx.session, local_actor, _actor(ctx))
         if contact is None or not contacts.is_mutual(contact):
             return
-        stored = await messages.received_message(
+        await messages.received_message(
             ctx.session,
             contact,
             activity_id=ctx.activity_id,
             note=note,
             written_at=wire.published(ctx.activity, ctx.received_at),
         )
-        if stored is not None and stored.notify == "pending":
-            notifications.wake_after_commit(ctx.session, ctx.app)
 
 
 class Flags(ActivityHandler):
@@ -272,7 +257,7 @@ class Flags(ActivityHandler):
         )
 
 
-def setup(app: web.Application) -> None:
+def register(app: web.Application) -> None:
     register_handler(app, "Follow", None, Follows())
     register_handler(app, "Accept", "Follow", Accepts())
     register_handler(app, "Reject", "Follow", Rejects())
@@ -281,7 +266,3 @@ def setup(app: web.Application) -> None:
     register_handler(app, "Update", "Person", Reveals())
     register_handler(app, "Create", "Note", Notes())
     register_handler(app, "Flag", None, Flags())
-
-
-def setup_workers(app: web.Application) -> None:
-    app.cleanup_ctx.append(notifications.worker)

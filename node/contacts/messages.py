@@ -20,6 +20,7 @@ from node.contacts import wire
 from node.contacts.consent import ContactError, contact_of, is_mutual
 from node.federation import outbox
 from node.models import Contact, Message, Resident, utcnow
+from node.runtime.db import UnitOfWork
 
 MAX_LENGTH = wire.MAX_MESSAGE_LENGTH
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -64,8 +65,13 @@ async def send_message(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class MailPending:
+    """A stored message waits for its notification mail: the mailer should look now."""
+
+
 async def received_message(
-    session: AsyncSession,
+    session: UnitOfWork,
     contact: Contact,
     *,
     activity_id: str,
@@ -99,6 +105,8 @@ async def received_message(
     except IntegrityError:
         return None
     contact.updated_at = utcnow()
+    if wants_mail:
+        session.record(MailPending())
     return message
 
 

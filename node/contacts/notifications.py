@@ -11,19 +11,14 @@ how many messages arrived, not what they say: the text stays on the portal.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
-from aiohttp import web
-from sqlalchemy import event, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.models import Contact, Message, Resident
-from node.runtime import appkeys
-from node.runtime.db import transaction
+from node.runtime.db import Database
 from node.runtime.i18n import N_
 from node.runtime.mail import Mail, Mailer, MailText
 
@@ -43,8 +38,6 @@ NEW_MESSAGES = MailText(
 )
 
 UNNAMED = N_("your contact")
-
-WAKE = web.AppKey("notifications_wake", asyncio.Event)
 
 
 Claimed = tuple[Resident, str, int, int]
@@ -96,51 +89,11 @@ def compose(mailer: Mailer, resident: Resident, sender: str, count: int, contact
     )
 
 
-async def send_pending(sessions: async_sessionmaker[AsyncSession], mailer: Mailer) -> int:
+async def send_pending(db: Database, mailer: Mailer) -> int:
     """One round: claim, commit, mail. Returns the number of messages claimed."""
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         count, claimed = await claim_pending(session)
         mails = [compose(mailer, *item) for item in claimed]
     if mails:
         await mailer.deliver(mails)
     return count
-
-
-def wake_after_commit(session: AsyncSession, app: web.Application) -> None:
-    """Have the worker look as soon as the caller's transaction has committed (before
-    that, the new rows are invisible to it)."""
-    woken = app.get(WAKE)
-    if woken is None:
-        return
-
-    def _wake(_session: object) -> None:
-        woken.set()
-
-    event.listen(session.sync_session, "after_commit", _wake, once=True)
-
-
-async def worker(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the notification loop, for as long as the app runs."""
-    woken = app[WAKE] = asyncio.Event()
-    task = asyncio.create_task(_loop(app, woken))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-async def _loop(app: web.Application, woken: asyncio.Event) -> None:
-    interval = app[appkeys.CONFIG].federation.worker_poll_seconds
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(woken.wait(), timeout=interval)
-        woken.clear()
-        mailer = app.get(appkeys.MAILER)
-        if mailer is None:
-            continue
-        try:
-            # one batch per transaction, until a batch comes back empty
-            while await send_pending(app[appkeys.SESSIONS], mailer) > 0:
-                continue
-        except Exception:
-            log.exception("message notifications failed; will try again")

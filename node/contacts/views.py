@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,8 @@ from matching.score import score
 from matching.taxonomy import load_taxonomy
 from node.contacts.consent import standing
 from node.contacts.messages import unread_counts
-from node.matches.compute import matching_state, stored_profile
+from node.matches.compute import stored_profile
+from node.matches.state import MatchingState
 from node.models import Contact, Message, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
 
 
@@ -51,10 +51,9 @@ class ContactView:
 Scorer = Callable[[int, InterestProfile, InterestProfile], float | None]
 
 
-def pair_scorer(app: web.Application) -> Scorer:
+def pair_scorer(state: MatchingState) -> Scorer:
     """Score any pair with the weights of the node's last matching run (for a request
     from someone outside the resident's top suggestions); None before the first run."""
-    state = matching_state(app)
 
     def score_pair(peer_id: int, mine: InterestProfile, other: InterestProfile) -> float | None:
         index = state.peers.get(peer_id)

@@ -1,4 +1,4 @@
-"""The contact vocabulary on the wire (DESIGN.md section 3): builders for what this
+"""The contact vocabulary on the wire (docs/protocol.md, section 4): builders for what this
 node sends and readers for what a peer sends, with no database in sight.
 
 ``Accept``, ``Reject`` and ``Undo`` carry a copy of the ``Follow`` they answer, so

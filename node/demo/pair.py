@@ -31,7 +31,7 @@ from node.models import Pseudonym, RemoteProfile, Resident, Twin
 from node.pseudonyms import pseudonym_from_url
 from node.runtime import appkeys, migrate
 from node.runtime.config import Config, ConfigError
-from node.runtime.db import create_engine, session_factory
+from node.runtime.db import Database
 from node.runtime.keys import NodeKeys
 
 MARKER = ".zwilling-demo"
@@ -90,13 +90,13 @@ async def prepare(
         slug = config.node.slug
         if slug not in PAIR:
             raise ConfigError(f"{config.source}: node.slug: the demo needs {' and '.join(PAIR)}")
-        engine = create_engine(config.database_url)
+        db = Database.open(config.database_url)
         try:
-            await migrate.upgrade(engine)
+            await migrate.upgrade(db.engine)
             residents = population(slug, (sizes or {}).get(slug))
-            created = await seed(session_factory(engine), residents)
+            created = await seed(db, residents)
         finally:
-            await engine.dispose()
+            await db.dispose()
         cities.append(DemoCity(config, keys, residents, created))
     return cities
 
@@ -156,7 +156,7 @@ async def stop(cities: list[DemoCity]) -> None:
 async def twin_names(city: DemoCity, partner: DemoCity, email: str) -> list[str]:
     """The display names of a resident's twins, looked up on the partner's database
     (only the demo, holding both, can do that: each node knows a pseudonym only)."""
-    async with city.app[appkeys.SESSIONS]() as session:
+    async with city.app[appkeys.DATABASE].read() as session:
         urls = (
             await session.scalars(
                 select(RemoteProfile.actor_url)
@@ -167,7 +167,7 @@ async def twin_names(city: DemoCity, partner: DemoCity, email: str) -> list[str]
             )
         ).all()
     values = [pseudonym_from_url(partner.config.node.base_url, url) for url in urls]
-    async with partner.app[appkeys.SESSIONS]() as session:
+    async with partner.app[appkeys.DATABASE].read() as session:
         names = await session.execute(
             select(Pseudonym.pseudonym, Resident.display_name)
             .join(Resident, Resident.id == Pseudonym.resident_id)

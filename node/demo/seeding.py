@@ -6,47 +6,31 @@ already confirmed, with one shared password hash: the demo residents all share
 the published demo password, and hashing it a few hundred times with Argon2 would
 make the first start of the demo take half a minute for nothing.
 
-Seeding happens before the node runs, so no publisher is bound to the session and
-the profile hook skips publication (its warning is silenced here): the node's
-reconciliation at start-up publishes the whole population in one go, which is the
-path a node restored from a backup takes too.
+Seeding happens before the node runs, so profiles are saved without a publisher:
+the node's reconciliation at start-up publishes the whole population in one go,
+which is the path a node restored from a backup takes too.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from node.accounts import passwords
 from node.accounts.accounts import normalise_email
 from node.demo.population import DEMO_PASSWORD, DemoResident
 from node.models import Resident, utcnow
-from node.profiles import events as profile_events
 from node.profiles import profiles
-from node.runtime.db import transaction
+from node.runtime.db import Database, UnitOfWork
 
 
-@contextmanager
-def _quiet_publication_hook() -> Iterator[None]:
-    hook_log = logging.getLogger(profile_events.__name__)
-    previous = hook_log.level
-    hook_log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        hook_log.setLevel(previous)
-
-
-async def resident_count(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def resident_count(db: Database) -> int:
+    async with db.read() as session:
         return int(await session.scalar(select(func.count()).select_from(Resident)) or 0)
 
 
-async def enrol(session: AsyncSession, resident: DemoResident, password_hash: str) -> Resident:
+async def enrol(session: UnitOfWork, resident: DemoResident, password_hash: str) -> Resident:
     """One confirmed account with its profile, in the caller's transaction."""
     row = Resident(
         email=normalise_email(resident.email),
@@ -58,21 +42,20 @@ async def enrol(session: AsyncSession, resident: DemoResident, password_hash: st
     )
     session.add(row)
     await session.flush()
-    await profiles.save_profile(session, row, resident.profile)
+    await profiles.save_profile(session, row, resident.profile, publisher=None)
     return row
 
 
 async def seed(
-    sessions: async_sessionmaker[AsyncSession],
+    db: Database,
     residents: Sequence[DemoResident],
     password: str = DEMO_PASSWORD,
 ) -> int:
     """Create the residents unless the node has residents already; how many were created."""
-    if await resident_count(sessions):
+    if await resident_count(db):
         return 0
     password_hash = await passwords.hash_password(password)
-    with _quiet_publication_hook():
-        async with transaction(sessions) as session:
-            for resident in residents:
-                await enrol(session, resident, password_hash)
+    async with db.write() as session:
+        for resident in residents:
+            await enrol(session, resident, password_hash)
     return len(residents)

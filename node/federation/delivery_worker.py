@@ -41,25 +41,17 @@ from federation.delivery import Outcome, classify, expired, parse_retry_after, r
 from federation.documents import ACTIVITY_JSON
 from federation.signatures import sign_request
 from node.federation import outbox_claims as repo
+from node.federation.appkeys import DELIVERY_WAKE, REFRESHER
 from node.federation.key_rotation import retired_keys
-from node.federation.peer_refresh import REFRESHER, main_key_id
+from node.federation.peer_refresh import main_key_id
 from node.models import OutboxActivity, Peer, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 
 log = logging.getLogger(__name__)
 
-WAKE = web.AppKey("delivery_wake", asyncio.Event)
 MAX_ERROR_TEXT = 500
 PEERS_PER_ROUND = 32
 BATCH = 16
-
-
-def wake(app: web.Application) -> None:
-    """Ask this process's delivery worker to look for rows now (after a commit)."""
-    event = app.get(WAKE)
-    if event is not None:
-        event.set()
 
 
 def worker_name() -> str:
@@ -123,7 +115,7 @@ class DeliveryWorker:
             self._next_refresh = time.monotonic() + self._federation.retry_base_seconds
             await self.app[REFRESHER].refresh_unfetched()
         now = utcnow()
-        async with transaction(self.app[appkeys.SESSIONS]) as session:
+        async with self.app[appkeys.DATABASE].write() as session:
             rows = await repo.claim_batches(
                 session,
                 now=now,
@@ -163,7 +155,7 @@ class DeliveryWorker:
         return attempts
 
     async def _renew(self, remaining: list[Claim]) -> float:
-        async with transaction(self.app[appkeys.SESSIONS]) as session:
+        async with self.app[appkeys.DATABASE].write() as session:
             await repo.renew(
                 session, [c.id for c in remaining], self.name, utcnow() + self._lease()
             )
@@ -223,7 +215,7 @@ class DeliveryWorker:
         now = utcnow()
         outcomes = {claim.id: attempt for claim, attempt in results}
         peer_id = batch[0].peer_id
-        async with transaction(self.app[appkeys.SESSIONS]) as session:
+        async with self.app[appkeys.DATABASE].write() as session:
             rows = await repo.ours(session, [c.id for c in batch], self.name)
             if len(rows) < len(batch):
                 log.warning("lease lost on part of a batch", extra={"peer": peer_id})
@@ -292,17 +284,19 @@ class DeliveryWorker:
 
     # -- the loop --------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, wake_event: asyncio.Event | None = None) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         poll = self._federation.worker_poll_seconds
+        wake_event = self.app.get(DELIVERY_WAKE)
         while not stop.is_set():
             try:
                 busy = await self.round()
             except Exception:
                 log.exception("delivery round failed; retrying")
                 busy = 0
-            if busy:
+            if busy and not stop.is_set():
                 continue
             await _sleep(poll, stop, wake_event)
+        self.stopping = True
 
 
 async def _sleep(seconds: float, stop: asyncio.Event, wake_event: asyncio.Event | None) -> None:

@@ -25,7 +25,7 @@ from federation.documents import (
     nodeinfo_links,
     webfinger_document,
 )
-from node.app import VERSION
+from node import VERSION
 from node.federation.key_rotation import node_actor_document
 from node.federation.peers import usable
 from node.models import Peer, PeerKey, Resident, utcnow
@@ -118,7 +118,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
     app = request.app
     config = app[appkeys.CONFIG]
     now = utcnow()
-    async with app[appkeys.SESSIONS]() as session:
+    async with app[appkeys.DATABASE].read() as session:
         residents = await session.scalar(
             select(func.count()).select_from(Resident).where(Resident.status == "active")
         )
@@ -148,7 +148,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
     return _json(document, NODEINFO_JSON)
 
 
-def setup(app: web.Application) -> None:
+def add_routes(app: web.Application) -> None:
     app.router.add_get("/.well-known/webfinger", webfinger, name="webfinger")
     app.router.add_get("/actor", actor, name="actor")
     app.router.add_get("/outbox", outbox, name="outbox")

@@ -41,11 +41,11 @@ from federation.inbox import InboxSettings, TrustedKey, inbox_handler
 from federation.keys import cached_public_key
 from node.federation import peers as peer_repo
 from node.federation import received as inbox_repo
+from node.federation.appkeys import REFRESHER
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
-from node.federation.peer_refresh import REFRESHER
 from node.models import InboxActivity, Peer, utcnow
 from node.runtime import appkeys
-from node.runtime.db import is_sqlite, transaction
+from node.runtime.db import is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,12 @@ class NodeInbox:
         self._lock: asyncio.Lock | None = None
 
     def _serial(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """On SQLite, one inbox transaction at a time in this process.
+        """On SQLite, one inbox write at a time in this process.
 
-        Every SQLite transaction takes the write lock at BEGIN; concurrent requests on
-        pooled connections would otherwise wait in SQLite's busy handler, which sleeps
-        in growing steps, and throughput collapses under load. Queueing here costs
-        nothing. PostgreSQL needs no such thing.
+        SQLite has one writer; concurrent writing units on pooled connections would
+        otherwise wait in SQLite's busy handler, which sleeps in growing steps, and
+        throughput collapses under load. Reads need no such thing (they never take the
+        write lock), nor does PostgreSQL.
         """
         if not self._sqlite:
             return contextlib.nullcontext()
@@ -109,7 +109,7 @@ class NodeInbox:
         now = utcnow()
         cached = self._keys.get(key_id)
         if fresh or cached is None or time.monotonic() - cached[0] > KEY_CACHE_SECONDS:
-            async with self._app[appkeys.SESSIONS]() as session:
+            async with self._app[appkeys.DATABASE].read() as session:
                 rows = await peer_repo.keys_for(session, key_id, now)
             entries = [
                 (
@@ -139,14 +139,14 @@ class NodeInbox:
             # Nothing would judge a redelivery: the unique id in store() deduplicates,
             # atomically, and saves a round trip.
             return False
-        async with self._serial(), self._app[appkeys.SESSIONS]() as session:
+        async with self._app[appkeys.DATABASE].read() as session:
             return await inbox_repo.seen(session, activity.id)
 
     async def check(self, activity: Activity, signer: TrustedKey) -> None:
         handler = registry(self._app).lookup(activity.document)
         if not _overrides_check(handler):
             return
-        async with self._serial(), self._app[appkeys.SESSIONS]() as session:
+        async with self._app[appkeys.DATABASE].read() as session:
             context = InboxContext(
                 session=session,
                 activity=activity.document,
@@ -175,9 +175,9 @@ class NodeInbox:
             "received_at": now,
             "tries": 1,
         }
-        sessions = self._app[appkeys.SESSIONS]
+        db = self._app[appkeys.DATABASE]
         try:
-            async with self._serial(), transaction(sessions) as session:
+            async with self._serial(), db.write() as session:
                 row = insert(InboxActivity).values(
                     **values, state="applied", applied_at=now, next_try_at=now
                 )
@@ -196,7 +196,7 @@ class NodeInbox:
                 extra={"activity": activity.id, "error": _describe(exc)},
             )
             try:
-                async with self._serial(), transaction(sessions) as session:
+                async with self._serial(), db.write() as session:
                     session.add(
                         InboxActivity(
                             **values,
@@ -250,10 +250,10 @@ async def retry_row(app: web.Application, row_id: int) -> bool | None:
     On failure the row keeps its place and gets its next try, or becomes failed once
     it has been retried for ``delivery_max_age_hours``.
     """
-    sessions = app[appkeys.SESSIONS]
+    db = app[appkeys.DATABASE]
     now = utcnow()
     try:
-        async with transaction(sessions) as session:
+        async with db.write() as session:
             row = await inbox_repo.lock_pending(session, row_id)
             if row is None:
                 return None
@@ -269,7 +269,7 @@ async def retry_row(app: web.Application, row_id: int) -> bool | None:
         return True
     except Exception as exc:
         federation = app[appkeys.CONFIG].federation
-        async with transaction(sessions) as session:
+        async with db.write() as session:
             row = await session.get(InboxActivity, row_id)
             if row is None or row.state != "pending":
                 return None

@@ -28,8 +28,7 @@ BATCH = 50
 
 async def retry_due(app: web.Application, *, limit: int = BATCH) -> int:
     """Try every due pending row once; the number of rows tried."""
-    sessions = app[appkeys.SESSIONS]
-    async with sessions() as session:
+    async with app[appkeys.DATABASE].read() as session:
         due = await repo.due_ids(session, utcnow(), limit)
     tried = 0
     for row_id in due:
@@ -38,15 +37,21 @@ async def retry_due(app: web.Application, *, limit: int = BATCH) -> int:
     return tried
 
 
-async def run(app: web.Application, stop: asyncio.Event) -> None:
-    poll = app[appkeys.CONFIG].federation.worker_poll_seconds
-    while not stop.is_set():
-        try:
-            tried = await retry_due(app)
-        except Exception:
-            log.exception("inbox retry round failed; retrying")
-            tried = 0
-        if tried >= BATCH:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll)
+class InboxRetryWorker:
+    """Polls for due pending rows every ``worker_poll_seconds``."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def run(self, stop: asyncio.Event) -> None:
+        poll = self.app[appkeys.CONFIG].federation.worker_poll_seconds
+        while not stop.is_set():
+            try:
+                tried = await retry_due(self.app)
+            except Exception:
+                log.exception("inbox retry round failed; retrying")
+                tried = 0
+            if tried >= BATCH:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)

@@ -20,27 +20,20 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from federation.actors import ActorError, parse_actor
 from federation.documents import ACTIVITYSTREAMS_CONTEXT, actor_document
 from federation.keys import fingerprint, generate_rsa_key, load_private_key_pem, public_key_pem
-from node.federation import peers as repo
-from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.federation.outbox import enqueue_for_all_peers
-from node.federation.peer_refresh import apply_actor
 from node.models import OutboxActivity, utcnow
-from node.runtime import appkeys
 from node.runtime.config import Config
-from node.runtime.db import transaction
+from node.runtime.db import Database
 from node.runtime.keys import RSA_FILE, NodeKeys, keys_dir
 
 RETIRED_PREFIX = "http-signature-rsa-retired-"
@@ -92,7 +85,7 @@ def _write_new(path: Path, key: RSAPrivateKey) -> None:
 async def rotate(
     config: Config,
     keys: NodeKeys,
-    sessions: async_sessionmaker[AsyncSession],
+    db: Database,
     *,
     now: datetime | None = None,
 ) -> Rotation:
@@ -114,7 +107,7 @@ async def rotate(
     actor = node_actor_document(config, new_keys)
     swapped = False
     try:
-        async with transaction(sessions) as session:
+        async with db.write() as session:
             await session.execute(
                 update(OutboxActivity)
                 .where(
@@ -151,36 +144,3 @@ async def rotate(
         retired_file=retired,
         queued=len(rows),
     )
-
-
-class ActorUpdates(ActivityHandler):
-    """``Update`` of a peer's ``Service`` actor: new name, inbox, and keys."""
-
-    async def check(self, ctx: InboxContext) -> None:
-        target = ctx.activity.get("object")
-        if ctx.activity.get("actor") != ctx.peer.actor_url:
-            raise Rejected(403, "only the node's own actor may update it")
-        if not isinstance(target, dict) or target.get("id") != ctx.peer.actor_url:
-            raise Rejected(403, "a node may only update its own actor")
-        try:
-            parse_actor(target, expected_id=ctx.peer.actor_url)
-        except ActorError as exc:
-            raise Rejected(400, f"actor document: {exc}") from None
-
-    async def apply(self, ctx: InboxContext) -> None:
-        actor = parse_actor(ctx.activity["object"], expected_id=ctx.peer.actor_url)
-        now = utcnow()
-        grace = timedelta(days=ctx.app[appkeys.CONFIG].federation.key_grace_days)
-        apply_actor(ctx.peer, actor, now)
-        await repo.pin(ctx.session, ctx.peer, actor.keys, pinned_by="rotation", now=now)
-        await repo.retire_others(
-            ctx.session,
-            ctx.peer,
-            keep={key.fingerprint for key in actor.keys},
-            algorithms={key.algorithm for key in actor.keys},
-            retires_at=now + grace,
-        )
-
-
-def setup(app: web.Application) -> None:
-    register_handler(app, "Update", "Service", ActorUpdates())

@@ -9,12 +9,18 @@ days. Nothing here talks to the network.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.models import OutboxActivity, Peer, utcnow
+from node.runtime.db import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxQueued:
+    """Rows were queued: the delivery worker should look now, not at its next poll."""
 
 
 class OutboxError(ValueError):
@@ -34,7 +40,7 @@ def _check(activity: dict[str, Any]) -> tuple[str, str]:
 
 
 async def enqueue(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     peer: Peer | int,
     activity: dict[str, Any],
@@ -56,14 +62,13 @@ async def enqueue(
         next_try_at=utcnow(),
         sign_with=sign_with,
     )
-    session.add(row)
-    await session.flush()
+    uow.add(row)
+    await uow.flush()
+    uow.record(OutboxQueued())
     return row
 
 
-async def enqueue_many(
-    session: AsyncSession, items: Iterable[tuple[Peer | int, dict[str, Any]]]
-) -> int:
+async def enqueue_many(uow: UnitOfWork, items: Iterable[tuple[Peer | int, dict[str, Any]]]) -> int:
     """Queue many ``(peer, activity)`` pairs in one round trip (a publication touching
     thousands of residents would otherwise pay one per row). Rows to one peer keep the
     given order. Returns how many were queued."""
@@ -82,12 +87,13 @@ async def enqueue_many(
             }
         )
     if rows:
-        await session.execute(insert(OutboxActivity), rows)
+        await uow.execute(insert(OutboxActivity), rows)
+        uow.record(OutboxQueued())
     return len(rows)
 
 
 async def enqueue_for_all_peers(
-    session: AsyncSession,
+    uow: UnitOfWork,
     build: Callable[[Peer], dict[str, Any] | None],
     *,
     sign_with: str | None = None,
@@ -96,10 +102,10 @@ async def enqueue_for_all_peers(
 
     Untrusted peers are included: their rows wait until the admin pins a key.
     """
-    peers = (await session.scalars(select(Peer).order_by(Peer.id))).all()
+    peers = (await uow.scalars(select(Peer).order_by(Peer.id))).all()
     rows = []
     for peer in peers:
         activity = build(peer)
         if activity is not None:
-            rows.append(await enqueue(session, peer=peer, activity=activity, sign_with=sign_with))
+            rows.append(await enqueue(uow, peer=peer, activity=activity, sign_with=sign_with))
     return rows

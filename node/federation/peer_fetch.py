@@ -1,28 +1,20 @@
-"""Signed GETs between peers (authorized fetch), both directions.
-
-Outgoing: :func:`signed_get` fetches a JSON document from a peer, signed with
-this node's key so that peer-only endpoints (vector pages, pseudonym actors)
-answer. Incoming: :func:`verified_peer` / :func:`require_peer_signature` guard
-such endpoints here: only a request signed by a pinned key of a configured
-peer gets through, anything else is answered 401 with the reason.
+"""Signed GETs to peers (authorized fetch): :class:`SignedFetcher` fetches a JSON
+document from a peer, signed with this node's key, so that peer-only endpoints
+(vector pages, pseudonym actors) answer. The guard of this node's own peer-only
+endpoints is in :mod:`node.federation.peer_endpoints`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from functools import wraps
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiohttp import web
 
 from federation.documents import ACTIVITY_JSON, LD_JSON_AS
-from federation.inbox import Rejected, authenticate
 from federation.keys import PrivateKey
 from federation.signatures import sign_request
-from node.models import Peer
-from node.runtime import appkeys
 
 ACCEPT = ", ".join(
     (
@@ -32,8 +24,6 @@ ACCEPT = ", ".join(
     )
 )
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-
-PeerHandler = Callable[[web.Request, Peer], Awaitable[web.StreamResponse]]
 
 
 class PeerFetchError(Exception):
@@ -82,51 +72,18 @@ async def fetch_json(
         raise PeerFetchError(f"GET {url}: not JSON: {exc}") from None
 
 
-async def signed_get(app: web.Application, url: str, **options: Any) -> Any:
-    """Fetch ``url`` from a peer with the running node's client and key.
+@dataclass(frozen=True)
+class SignedFetcher:
+    """Fetches JSON documents from peers with this node's HTTP client and key.
 
     Only for URLs of known peers: this node's own signature vouches for the fetch.
     """
-    config = app[appkeys.CONFIG]
-    return await fetch_json(
-        app[appkeys.HTTP],
-        url,
-        key_id=f"{config.actor_url}#main-key",
-        private_key=app[appkeys.KEYS].rsa,
-        **options,
-    )
 
+    client: httpx.AsyncClient
+    key_id: str
+    private_key: PrivateKey
 
-async def verified_peer(request: web.Request) -> Peer:
-    """The peer whose pinned key signed this GET, or HTTPUnauthorized with the reason."""
-    app = request.app
-    try:
-        signer = await authenticate(
-            request, b"", app[appkeys.INBOX_SETTINGS], app[appkeys.PINNED_KEYS]
+    async def __call__(self, url: str, **options: Any) -> Any:
+        return await fetch_json(
+            self.client, url, key_id=self.key_id, private_key=self.private_key, **options
         )
-    except Rejected as exc:
-        if exc.status == 503:
-            raise web.HTTPServiceUnavailable(
-                text=json.dumps({"error": exc.reason}), content_type="application/json"
-            ) from None
-        raise web.HTTPUnauthorized(
-            text=json.dumps({"error": exc.reason}),
-            content_type="application/json",
-            headers={
-                "WWW-Authenticate": 'Signature realm="peers",headers="(request-target) host date"'
-            },
-        ) from None
-    peer: Peer = signer.peer
-    return peer
-
-
-def require_peer_signature(
-    handler: PeerHandler,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Decorate a peer-only GET handler ``(request, peer)``; unsigned requests get 401."""
-
-    @wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        return await handler(request, await verified_peer(request))
-
-    return guarded

@@ -14,24 +14,19 @@ is not a configured peer, and at most once per ``retry_base_seconds`` per peer.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Literal
 
-from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from federation.actors import ActorError, ActorInfo, parse_actor
 from node.federation import peers as repo
-from node.federation.peer_fetch import PeerFetchError, signed_get
+from node.federation.peer_fetch import PeerFetchError, SignedFetcher
 from node.models import Peer
-from node.runtime import appkeys
 from node.runtime.config import Config
-from node.runtime.db import transaction
+from node.runtime.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +38,11 @@ def main_key_id(config: Config) -> str:
     return f"{config.actor_url}#main-key"
 
 
-async def sync_config_peers(app: web.Application) -> None:
+async def sync_config_peers(config: Config, db: Database) -> None:
     """Upsert every ``[[peers]]`` entry (idempotent; several processes may race)."""
-    config = app[appkeys.CONFIG]
     for attempt in range(3):
         try:
-            async with transaction(app[appkeys.SESSIONS]) as session:
+            async with db.write() as session:
                 listed = set()
                 for entry in config.peers:
                     listed.add(entry.actor_url)
@@ -79,8 +73,10 @@ def apply_actor(peer: Peer, actor: ActorInfo, now: datetime) -> None:
 class PeerRefresher:
     """Fetches peers' actor documents, throttled per peer within this process."""
 
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
+    def __init__(self, config: Config, db: Database, fetch: SignedFetcher) -> None:
+        self._config = config
+        self._db = db
+        self._fetch = fetch
         self._last_attempt: dict[int, float] = {}
 
     def _allowed(self, peer_id: int, interval: float) -> bool:
@@ -97,28 +93,27 @@ class PeerRefresher:
         ``slow`` is for peers already fetched whose keys did not match: an admin has
         to act, so asking again often would only load the peer.
         """
-        schedule = self._app[appkeys.CONFIG].federation
+        schedule = self._config.federation
         interval = schedule.retry_max_seconds if slow else schedule.retry_base_seconds
         if not self._allowed(peer_id, interval):
             return False
-        sessions = self._app[appkeys.SESSIONS]
-        async with sessions() as session:
+        async with self._db.read() as session:
             peer = await session.get(Peer, peer_id)
             if peer is None:
                 return False
             actor_url = peer.actor_url
         try:
-            actor = parse_actor(await signed_get(self._app, actor_url), expected_id=actor_url)
+            actor = parse_actor(await self._fetch(actor_url), expected_id=actor_url)
         except (PeerFetchError, ActorError) as exc:
             reason = exc.reason if isinstance(exc, PeerFetchError) else str(exc)
             log.warning("peer actor fetch failed", extra={"peer": actor_url, "error": reason})
-            async with transaction(sessions) as session:
+            async with self._db.write() as session:
                 peer = await session.get(Peer, peer_id)
                 if peer is not None:
                     peer.last_error = f"actor fetch: {reason}"[:2000]
             return False
         now = datetime.now(UTC)
-        async with transaction(sessions) as session:
+        async with self._db.write() as session:
             peer = await session.get(Peer, peer_id)
             if peer is None:
                 return False
@@ -146,8 +141,7 @@ class PeerRefresher:
     async def refresh_for_key(self, key_id: str) -> KeyLookup:
         """First use: a request names a key we do not hold. Fetch only when the key id is
         on a configured peer's actor; say what became of it."""
-        sessions = self._app[appkeys.SESSIONS]
-        async with sessions() as session:
+        async with self._db.read() as session:
             peer = await repo.by_key_document(session, key_id)
             if peer is None:
                 return "not-a-peer"
@@ -159,16 +153,15 @@ class PeerRefresher:
                 return "untrusted"  # nothing pinned, so nothing a fetch could add
         if await self.refresh(peer_id):
             return "trusted"
-        async with sessions() as session:
+        async with self._db.read() as session:
             peer = await session.get(Peer, peer_id)
             fetched = peer is not None and peer.actor_fetched_at is not None
         return "untrusted" if fetched else "unreachable"
 
     async def refresh_unfetched(self) -> None:
         """Peers whose actor was never fetched, and peers not trusted yet."""
-        sessions = self._app[appkeys.SESSIONS]
         now = datetime.now(UTC)
-        async with sessions() as session:
+        async with self._db.read() as session:
             todo = []
             for peer in await repo.all_peers(session):
                 if peer.actor_fetched_at is None or peer.inbox_url is None:
@@ -177,21 +170,3 @@ class PeerRefresher:
                     todo.append((peer.id, True))
         for peer_id, slow in todo:
             await self.refresh(peer_id, slow=slow)
-
-
-REFRESHER = web.AppKey("peer_refresher", PeerRefresher)
-
-
-async def _startup(app: web.Application) -> AsyncIterator[None]:
-    """Config peers into the database before the first request; actors fetched meanwhile."""
-    await sync_config_peers(app)
-    task = asyncio.create_task(app[REFRESHER].refresh_unfetched(), name="peer-refresh")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def setup(app: web.Application) -> None:
-    app[REFRESHER] = PeerRefresher(app)
-    app.cleanup_ctx.append(_startup)

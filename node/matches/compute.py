@@ -7,7 +7,7 @@ roles swapped, so both reach the same scores and the same twin pairs.
 
 Per peer the prepared remote side and the rarity weights stay in memory after each
 full computation, so that a resident's edit refreshes their suggestions at once
-(:mod:`.matching_refresh`); the next full computation settles twins and weights.
+(:mod:`node.matches.refresh`); the next full computation settles twins and weights.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.engine import MatchSettings, PairResult, SideIndex, match_pair
+from matching.batch import match_pair
 from matching.profile import InterestProfile
+from matching.refresh import SideIndex
+from matching.results import PairResult
 from matching.score import RarityWeights, rarity_weights, score
-from matching.taxonomy import Taxonomy, load_taxonomy
+from matching.settings import MatchSettings
 from node import pseudonyms
+from node.matches.state import MatchingState, PeerIndex
 from node.models import (
     Peer,
     Pseudonym,
@@ -39,70 +41,9 @@ from node.models import (
     Twin,
     utcnow,
 )
-from node.runtime import appkeys
-from node.runtime.config import Config
-from node.runtime.db import transaction
+from node.runtime.db import Database
 
 log = logging.getLogger(__name__)
-
-
-def match_settings(config: Config) -> MatchSettings:
-    gates = {kind: frozenset(fits) for kind, fits in config.matching.kind_gates.items()}
-    return MatchSettings(kind_gates=gates, top_k=config.matching.top_k)
-
-
-@dataclass
-class PeerIndex:
-    """The prepared remote side of one peer and the weights of the last computation."""
-
-    index: SideIndex
-    weights: RarityWeights
-    remote_ids: Mapping[str, int]
-    computed_at: datetime
-
-
-@dataclass
-class MatchingState:
-    """What the running node keeps between computations, and the worker's inbox."""
-
-    settings: MatchSettings
-    taxonomy: Taxonomy
-    base_url: str
-    max_index_age: float
-    peers: dict[int, PeerIndex] = field(default_factory=dict)
-    dirty: set[int] = field(default_factory=set)
-    sync_requested: set[int | None] = field(default_factory=set)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def poke(self, peer_id: int | None = None) -> None:
-        """Ask for a (debounced) recomputation for one peer, or all with None."""
-        self.dirty.add(peer_id if peer_id is not None else -1)
-        self.wake.set()
-
-    def request_sync(self, peer_id: int | None = None) -> None:
-        """Ask the worker to pull a peer's full set now (None: every peer)."""
-        self.sync_requested.add(peer_id)
-        self.wake.set()
-
-
-MATCHING = web.AppKey("matching", MatchingState)
-
-
-def matching_state(app: web.Application) -> MatchingState:
-    return app[MATCHING]
-
-
-def setup_state(app: web.Application) -> MatchingState:
-    config = app[appkeys.CONFIG]
-    state = MatchingState(
-        settings=match_settings(config),
-        taxonomy=load_taxonomy(),
-        base_url=config.node.base_url,
-        max_index_age=config.matching.recompute_interval_seconds,
-    )
-    app[MATCHING] = state
-    return state
 
 
 def stored_profile(vector: Mapping[str, Any], actor: str, updated: str = "") -> InterestProfile:
@@ -175,12 +116,10 @@ class RecomputeResult:
     seconds: float
 
 
-async def recompute_peer(
-    sessions: async_sessionmaker[AsyncSession], state: MatchingState, peer_id: int
-) -> RecomputeResult:
+async def recompute_peer(db: Database, state: MatchingState, peer_id: int) -> RecomputeResult:
     """Full computation for one peer: suggestions and twins of every local resident."""
     started = time.perf_counter()
-    async with sessions() as session:
+    async with db.read() as session:
         sides = await load_sides(session, state.base_url, peer_id)
     computed_at = utcnow()
     result, index = await asyncio.to_thread(_compute, sides, state)
@@ -201,7 +140,7 @@ async def recompute_peer(
                 }
             )
     twin_rows = _twin_rows(sides, result, state.settings, peer_id, computed_at)
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         await _store(session, peer_id, suggestion_rows, twin_rows)
     state.peers[peer_id] = PeerIndex(index, result.weights, sides.remote_ids, computed_at)
     outcome = RecomputeResult(
@@ -297,24 +236,22 @@ async def peer_ids(session: AsyncSession) -> list[int]:
 
 
 async def recompute_all(
-    sessions: async_sessionmaker[AsyncSession],
+    db: Database,
     state: MatchingState,
     only: Iterable[int] | None = None,
 ) -> list[RecomputeResult]:
     async with state.lock:
-        async with sessions() as session:
+        async with db.read() as session:
             ids = await peer_ids(session)
         wanted = set(ids) if only is None else set(only) & set(ids)
-        return [await recompute_peer(sessions, state, peer_id) for peer_id in sorted(wanted)]
+        return [await recompute_peer(db, state, peer_id) for peer_id in sorted(wanted)]
 
 
-async def prepare_index(
-    sessions: async_sessionmaker[AsyncSession], state: MatchingState, peer_id: int
-) -> PeerIndex:
+async def prepare_index(db: Database, state: MatchingState, peer_id: int) -> PeerIndex:
     """The prepared side of a peer without a full computation, for a process that does
     not run the matching worker itself (``zwilling run --no-workers``). Its weights are
     those a full computation over the same vectors would use."""
-    async with sessions() as session:
+    async with db.read() as session:
         sides = await load_sides(session, state.base_url, peer_id)
     taxonomy = state.taxonomy
 

@@ -19,24 +19,24 @@ peer, checking the signature, fetches this node's actor.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy import select
 
-from node.federation.delivery_worker import wake
-from node.matches.compute import MATCHING, MatchingState, recompute_all
+from node.federation.appkeys import FETCHER
+from node.matches.appkeys import MATCHING
+from node.matches.compute import recompute_all
+from node.matches.state import MatchingState
 from node.models import Peer
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.vectors import publication as vector_publication
 from node.vectors import remote as remote_vectors
-from node.vectors.endpoints import PUBLISHER
-from node.vectors.sync import SyncError, sync_from_app
+from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
+from node.vectors.sync import SyncError, sync_peer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ DEBOUNCE_SECONDS = 3.0
 POLL_SECONDS = 30.0
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 3600.0
-STOP_GRACE_SECONDS = 5.0
 
 
 class MatchingWorker:
@@ -72,7 +71,7 @@ class MatchingWorker:
 
     async def _start(self) -> None:
         await self._republish()
-        async with self.app[appkeys.SESSIONS]() as session:
+        async with self.app[appkeys.DATABASE].read() as session:
             peers = list((await session.scalars(select(Peer))).all())
             for peer in peers:
                 self.sync_marks[peer.id] = peer.last_sync_at
@@ -116,16 +115,12 @@ class MatchingWorker:
         return max(0.5, min(POLL_SECONDS, until_full, until_retry))
 
     async def _republish(self) -> None:
-        async with transaction(self.app[appkeys.SESSIONS]) as session:
-            result = await vector_publication.publish_changes(
-                session, self.app[PUBLISHER], thorough=True
-            )
-        if result.changed:
-            wake(self.app)
+        async with self.app[appkeys.DATABASE].write() as session:
+            await vector_publication.publish_changes(session, self.app[PUBLISHER], thorough=True)
 
     async def _recompute(self, only: set[int] | None) -> None:
         started = time.monotonic()
-        await recompute_all(self.app[appkeys.SESSIONS], self.state, only)
+        await recompute_all(self.app[appkeys.DATABASE], self.state, only)
         self.last_end = time.monotonic()
         self.last_duration = self.last_end - started
         if only is None:
@@ -134,12 +129,14 @@ class MatchingWorker:
     async def _targets(self, peer_id: int | None) -> list[int]:
         if peer_id is not None:
             return [peer_id]
-        async with self.app[appkeys.SESSIONS]() as session:
+        async with self.app[appkeys.DATABASE].read() as session:
             return list((await session.scalars(select(Peer.id).order_by(Peer.id))).all())
 
     async def _sync(self, peer_id: int) -> bool:
         try:
-            result = await sync_from_app(self.app, peer_id)
+            result = await sync_peer(
+                self.app[appkeys.DATABASE], self.app[FETCHER], peer_id, self.app[VECTOR_STATS]
+            )
         except SyncError as exc:
             log.warning("vector sync failed", extra={"peer_id": peer_id, "error": str(exc)})
             return False
@@ -161,7 +158,7 @@ class MatchingWorker:
     async def _synced_elsewhere(self) -> set[int]:
         """Peers whose ``last_sync_at`` moved since last seen (``zwilling sync``)."""
         changed = set()
-        async with self.app[appkeys.SESSIONS]() as session:
+        async with self.app[appkeys.DATABASE].read() as session:
             rows = (await session.execute(select(Peer.id, Peer.last_sync_at))).all()
         for peer_id, mark in rows:
             if peer_id not in self.sync_marks:
@@ -189,19 +186,3 @@ class MatchingWorker:
             raise
         except Exception:
             log.exception("matching worker step failed; trying again later")
-
-
-async def _matching_worker(app: web.Application) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(MatchingWorker(app).run(stop), name="matching")
-    yield
-    stop.set()
-    done, _ = await asyncio.wait([task], timeout=STOP_GRACE_SECONDS)
-    if not done:
-        task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_matching_worker)

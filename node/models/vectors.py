@@ -1,8 +1,9 @@
 """The shared interest vectors on this node: what it published about its own residents
 (under which pseudonym towards which peer) and what it holds of each peer's residents.
 
-Only the coarse codes of DESIGN.md section 4 are stored here; names, e-mail addresses
-and free text stay in the residents tables.
+Only the coarse codes of the shared ``InterestProfile`` are stored here (its fields are
+listed in docs/protocol.md, section 3); names, e-mail addresses and free text stay in
+the residents tables.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Every change to a profile (the wizard, the edit page, the pause switch in the
 settings) goes through :func:`save_profile` or :func:`set_paused`. Both run in the
-caller's transaction and end with :func:`~.profile_events.profile_changed`, which is
-where the publication to peers is written: the change and its announcement commit
-together or not at all.
+caller's unit of work and end with the publication to peers
+(:func:`node.vectors.publication.publish_changes`): the change and its announcement
+commit together or not at all.
 
 The checks here are the domain rules (known codes only, at most so many interests,
 the age field that fits the kind of participant); a form checks the same before it
@@ -17,15 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from matching.languages import load_languages
 from matching.occupations import load_occupations
 from matching.profile import CEFR_LEVELS, CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS
 from matching.taxonomy import load_taxonomy
 from matching.wire import MAX_INTERESTS
 from node.models import Profile, Resident, utcnow
-from node.profiles.events import profile_changed
+from node.runtime.db import UnitOfWork
+from node.vectors.activities import Publisher
+from node.vectors.publication import publish_changes
 
 MAX_ABOUT_LENGTH = 2000
 MAX_SPOKEN = 8
@@ -112,7 +112,7 @@ def profile_problems(kind: str, data: ProfileData) -> dict[str, str]:
     return problems
 
 
-async def get_profile(session: AsyncSession, resident: Resident) -> Profile | None:
+async def get_profile(session: UnitOfWork, resident: Resident) -> Profile | None:
     return await session.get(Profile, resident.id)
 
 
@@ -133,8 +133,14 @@ def profile_data(profile: Profile | None) -> ProfileData:
     )
 
 
-async def save_profile(session: AsyncSession, resident: Resident, data: ProfileData) -> Profile:
-    """Store a complete profile (wizard or edit page) inside the caller's transaction."""
+async def save_profile(
+    session: UnitOfWork, resident: Resident, data: ProfileData, publisher: Publisher | None
+) -> Profile:
+    """Store a complete profile (wizard or edit page) inside the caller's unit of work.
+
+    ``publisher`` None is for filling a database before its node runs (the demo): the
+    node's reconciliation at start-up then publishes everybody in one go.
+    """
     problems = profile_problems(resident.kind, data)
     if problems:
         raise InvalidProfile(problems)
@@ -155,11 +161,14 @@ async def save_profile(session: AsyncSession, resident: Resident, data: ProfileD
     profile.completed = True
     profile.updated_at = utcnow()
     await session.flush()
-    await profile_changed(session, resident)
+    if publisher is not None:
+        await publish_changes(session, publisher, changed=[resident.id])
     return profile
 
 
-async def set_paused(session: AsyncSession, resident: Resident, paused: bool) -> Profile:
+async def set_paused(
+    session: UnitOfWork, resident: Resident, paused: bool, publisher: Publisher
+) -> Profile:
     """Pause or resume matching without touching the rest of the profile."""
     profile = await get_profile(session, resident)
     if profile is not None and profile.paused == paused:
@@ -170,5 +179,5 @@ async def set_paused(session: AsyncSession, resident: Resident, paused: bool) ->
     profile.paused = paused
     profile.updated_at = utcnow()
     await session.flush()
-    await profile_changed(session, resident)
+    await publish_changes(session, publisher, changed=[resident.id])
     return profile

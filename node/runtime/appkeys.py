@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import httpx
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from federation.inbox import InboxSettings, PinnedKeys
+from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
+from node.runtime.db import Database
+from node.runtime.events import DomainEvents
 from node.runtime.i18n import Catalogues
 from node.runtime.keys import NodeKeys
 from node.runtime.mail import Mailer
 
 CONFIG = web.AppKey("config", Config)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+# Domain events outlive a database connection: features subscribe while the app is
+# built, the database (opened when the app starts) publishes to them.
+EVENTS = web.AppKey("events", DomainEvents)
+DATABASE = web.AppKey("database", Database)
+BACKGROUND = web.AppKey("background", BackgroundWork)
 HTTP = web.AppKey("http", httpx.AsyncClient)
 KEYS = web.AppKey("keys", NodeKeys)
 # How signed requests from peers are checked (date window, body limit) and where

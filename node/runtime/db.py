@@ -1,8 +1,17 @@
-"""Database engine and sessions: SQLite (embedded default) or PostgreSQL (asyncpg).
+"""The node's database: SQLite (embedded default) or PostgreSQL (asyncpg), and the
+units of work every caller — page, inbox handler, worker, CLI — runs in.
 
-SQLite is tuned so that the web process and a delivery worker can share one file:
-WAL journal, foreign keys enforced, and a busy timeout instead of instant
-"database is locked" errors.
+``Database.write()`` is the one way to change data: a transaction that commits on
+success, rolls back on any exception, and only after a successful commit hands
+the domain events recorded on it to their subscribers (wake delivery, refresh
+suggestions, send mail). ``Database.read()`` is for pages and lookups that only
+read: it never takes the write lock, and the database refuses a write in it.
+
+On SQLite a writing unit opens with ``BEGIN IMMEDIATE``: taking the write lock at
+the start avoids two readers that both later want to write deadlocking, and the
+busy timeout makes the second writer wait instead of failing. A reading unit opens
+a deferred transaction, which in WAL mode sees a consistent snapshot while a writer
+is busy, so page views never queue behind writes.
 """
 
 from __future__ import annotations
@@ -21,11 +30,26 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+from node.runtime.events import DomainEvents
 
-UnitOfWork = AsyncSession
-"""The open transaction a service call runs in. Pages hold one and hand it to node
-services; they never query it themselves (``web`` imports no SQLAlchemy)."""
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+_UNIT = "zwilling_unit"
+
+
+class UnitOfWork(AsyncSession):
+    """One open transaction, and the domain events to publish once it has committed.
+
+    Node services take it as their first argument and never commit; pages hold one
+    and hand it on (``web`` imports no SQLAlchemy).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recorded: list[object] = []
+
+    def record(self, event: object) -> None:
+        """Publish ``event`` to its subscribers after this unit commits (never if not)."""
+        self.recorded.append(event)
 
 
 def is_sqlite(url: str) -> bool:
@@ -40,14 +64,14 @@ def create_engine(url: str) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite's own transaction handling is switched off so that BEGIN is ours
-    # (see _sqlite_begin_immediate); otherwise SAVEPOINT and locking misbehave.
+    # (see _sqlite_begin); otherwise SAVEPOINT and locking misbehave.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -57,26 +81,53 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # Taking the write lock at BEGIN avoids the deadlock of two readers that both
-    # later want to write; the busy timeout then makes the second one wait.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(_UNIT) == "read":
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("PRAGMA query_only=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+class Database:
+    """An engine and the two kinds of unit of work over it."""
 
+    def __init__(self, engine: AsyncEngine, events: DomainEvents | None = None) -> None:
+        self.engine = engine
+        self.events = events if events is not None else DomainEvents()
+        if engine.dialect.name == "sqlite":
+            writing = engine.execution_options(**{_UNIT: "write"})
+            reading = engine.execution_options(**{_UNIT: "read"})
+        else:
+            writing = engine
+            reading = engine.execution_options(postgresql_readonly=True)
+        self._writers = async_sessionmaker(writing, class_=UnitOfWork, expire_on_commit=False)
+        self._readers = async_sessionmaker(reading, class_=UnitOfWork, expire_on_commit=False)
 
-@asynccontextmanager
-async def transaction(
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit on success, roll back on any exception."""
-    async with sessions() as session, session.begin():
-        yield session
+    @classmethod
+    def open(cls, url: str, events: DomainEvents | None = None) -> Database:
+        return cls(create_engine(url), events)
 
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        """A writing unit of work; its events are published after it commits."""
+        async with self._writers() as uow:
+            async with uow.begin():
+                yield uow
+            recorded = list(uow.recorded)
+        await self.events.publish(recorded)
 
-async def ping(engine: AsyncEngine) -> None:
-    """Raise unless the database answers a trivial query."""
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only unit of work: a consistent snapshot, no write lock."""
+        async with self._readers() as uow:
+            yield uow  # closing the session rolls the snapshot back
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

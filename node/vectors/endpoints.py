@@ -15,14 +15,12 @@ from aiohttp import web
 
 from federation.documents import ACTIVITYSTREAMS_CONTEXT
 from node import pseudonyms
-from node.federation.peer_fetch import require_peer_signature
+from node.federation.peer_endpoints import require_peer_signature
 from node.models import Peer
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.vectors import pages as vector_pages
-from node.vectors.activities import CONTEXT_PATH, Publisher, context_document
-
-PUBLISHER = web.AppKey("publisher", Publisher)
+from node.vectors.activities import CONTEXT_PATH, context_document
+from node.vectors.appkeys import PUBLISHER
 
 ACTIVITY_JSON = "application/activity+json"
 LD_JSON = "application/ld+json"
@@ -41,7 +39,7 @@ async def vectors(request: web.Request, peer: Peer) -> web.Response:
             vector_pages.check_cursor(cursor)
         except vector_pages.BadCursor as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         peer = await session.get(Peer, peer.id) or peer
         if cursor is None or cursor == vector_pages.START:
             await vector_pages.prepare(session, publisher, peer)
@@ -55,7 +53,7 @@ async def vectors(request: web.Request, peer: Peer) -> web.Response:
 @require_peer_signature
 async def pseudonym_actor(request: web.Request, peer: Peer) -> web.Response:
     value = request.match_info["pseudonym"]
-    async with request.app[appkeys.SESSIONS]() as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         record = await pseudonyms.lookup(session, value)
     if record is None or record.peer_id != peer.id:
         raise web.HTTPNotFound()
@@ -78,8 +76,7 @@ async def ld_context(request: web.Request) -> web.Response:
     return _json(context_document(), LD_JSON)
 
 
-def setup(app: web.Application, publisher: Publisher) -> None:
-    app[PUBLISHER] = publisher
+def add_routes(app: web.Application) -> None:
     app.router.add_get("/vectors", vectors, name="vectors")
     app.router.add_get(pseudonyms.PATH_PREFIX + "{pseudonym}", pseudonym_actor, name="pseudonym")
     app.router.add_get(CONTEXT_PATH, ld_context, name="ld_context")

@@ -17,9 +17,9 @@ from federation.proofs import ProofError
 from matching.wire import ProfileFormatError
 from node.contacts import consent as contacts
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
-from node.matches.compute import matching_state
 from node.vectors import remote as remote_vectors
-from node.vectors.remote import VECTOR_STATS, ForeignProfile, VectorStats
+from node.vectors.appkeys import VECTOR_STATS
+from node.vectors.remote import ForeignProfile, RemoteVectorsChanged, VectorStats
 
 
 def vector_stats(app: web.Application) -> VectorStats:
@@ -57,7 +57,7 @@ class ProfileUpdates(ActivityHandler):
         stats = vector_stats(ctx.app)
         outcome = await remote_vectors.store_update(ctx.session, ctx.peer, profile, dropped, stats)
         if outcome == "stored":
-            matching_state(ctx.app).poke(ctx.peer.id)
+            ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
 
 
 class ProfileWithdrawals(ActivityHandler):
@@ -81,11 +81,10 @@ class ProfileWithdrawals(ActivityHandler):
         actor = str(target["id"])
         if await remote_vectors.store_withdrawal(ctx.session, ctx.peer, actor, deleted, stats):
             await contacts.remote_resident_left(ctx.session, actor)
-            matching_state(ctx.app).poke(ctx.peer.id)
+            ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
         await contacts.remote_resident_left(ctx.session, str(target["id"]))
 
 
-def setup(app: web.Application) -> None:
-    app[VECTOR_STATS] = VectorStats()
+def register(app: web.Application) -> None:
     register_handler(app, "Update", "InterestProfile", ProfileUpdates())
     register_handler(app, "Delete", "Tombstone", ProfileWithdrawals())

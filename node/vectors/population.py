@@ -2,7 +2,8 @@
 generalisation index over them that this process keeps between publications.
 
 Only the code columns of a profile are ever read here (never the about-text, name or
-e-mail address), and they are encoded into exactly the fields of DESIGN.md section 4.
+e-mail address), and they are encoded into exactly the fields of the shared
+``InterestProfile`` (docs/protocol.md, section 3), nothing more.
 """
 
 from __future__ import annotations

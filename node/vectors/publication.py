@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
 from node.contacts import consent as contacts
 from node.federation import outbox
-from node.matches.refresh import note_changed
 from node.models import Peer, Pseudonym, PublishedVector, Resident, Suggestion, Twin, utcnow
+from node.runtime.db import UnitOfWork
 from node.vectors import population as vector_population
 from node.vectors.activities import Publisher, delete_activity, timestamp, update_activity
 from node.vectors.generalisation import Generaliser
@@ -34,24 +34,13 @@ from node.vectors.population import chunks, digest, stored_form
 
 log = logging.getLogger(__name__)
 
-INFO_KEY = "zwilling.publisher"
 
+@dataclass(frozen=True, slots=True)
+class VectorsChanged:
+    """These residents' published vectors changed: their suggestions are stale, and
+    peers will recompute their twins with the new vectors; so should this node."""
 
-def bind(sessions: async_sessionmaker[AsyncSession], publisher: Publisher) -> None:
-    """Make ``publisher`` reachable from every session of ``sessions`` (the hooks in
-    profile_events only get a session)."""
-    info = dict(sessions.kw.get("info") or {})
-    info[INFO_KEY] = publisher
-    sessions.configure(info=info)
-
-
-def bound_publisher(session: AsyncSession) -> Publisher | None:
-    publisher = session.info.get(INFO_KEY)
-    return publisher if isinstance(publisher, Publisher) else None
-
-
-class NoPublisher(RuntimeError):
-    """The session was not made by a running node (its publisher is not bound)."""
+    resident_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +55,7 @@ class PublicationResult:
 
 
 async def publish_changes(
-    session: AsyncSession,
+    session: UnitOfWork,
     publisher: Publisher,
     *,
     changed: Iterable[int] = (),
@@ -108,6 +97,9 @@ async def publish_changes(
     cache.index = index
     cache.generation = await vector_population.advance(session, generation)
     result = PublicationResult(result.updated, result.withdrawn, orphans)
+    touched = tuple(sorted({*changed, *result.updated, *result.withdrawn} - {leaving}))
+    if touched:
+        session.record(VectorsChanged(touched))
     if result.changed:
         log.info(
             "vectors published",
@@ -331,14 +323,9 @@ async def _ensure_pseudonym_rows(session: AsyncSession, publisher: Publisher) ->
         )
 
 
-async def reset_pseudonym(
-    session: AsyncSession, resident: Resident, publisher: Publisher | None = None
-) -> None:
+async def reset_pseudonym(session: UnitOfWork, resident: Resident, publisher: Publisher) -> None:
     """Give the resident fresh pseudonyms: peers are told the old ones are gone (``Delete``)
     and, if the resident is published, receive the same vector under the new ones."""
-    publisher = publisher or bound_publisher(session)
-    if publisher is None:
-        raise NoPublisher("reset_pseudonym needs a session of the running node")
     await vector_population.serialise(session)
     now = utcnow()
     await _send_deletes(
@@ -346,7 +333,7 @@ async def reset_pseudonym(
     )
     resident.pseudonym_epoch += 1
     await session.flush()
-    note_changed(resident.id)
+    session.record(VectorsChanged((resident.id,)))
     vector = await session.get(PublishedVector, resident.id)
     if vector is None:
         return

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +58,11 @@ class VectorStats:
     profiles_with_dropped_codes: int = 0
 
 
-VECTOR_STATS = web.AppKey("vector_stats", VectorStats)
+@dataclass(frozen=True, slots=True)
+class RemoteVectorsChanged:
+    """A peer's vectors as held here changed: matches with that peer are stale."""
+
+    peer_id: int
 
 
 @dataclass(frozen=True, slots=True)

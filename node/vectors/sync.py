@@ -15,22 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
-
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from federation.proofs import ProofError
 from matching.profile import InterestProfile
 from matching.wire import ProfileFormatError
-from node.federation.peer_fetch import PeerFetchError, signed_get
-from node.matches.compute import MATCHING
+from node.federation.peer_fetch import PeerFetchError
 from node.models import Peer, utcnow
-from node.runtime import appkeys
-from node.runtime.db import transaction
+from node.runtime.db import Database
 from node.vectors import remote as remote_vectors
-from node.vectors.remote import VECTOR_STATS, ForeignProfile, ReconcileResult, VectorStats
+from node.vectors.remote import (
+    ForeignProfile,
+    ReconcileResult,
+    RemoteVectorsChanged,
+    VectorStats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +56,25 @@ def vectors_url(peer: Peer) -> str:
 
 
 async def sync_peer(
-    sessions: async_sessionmaker[AsyncSession],
+    db: Database,
     fetch: Fetch,
     peer_id: int,
     stats: VectorStats,
 ) -> SyncResult:
     started = utcnow()
-    async with sessions() as session:
+    async with db.read() as session:
         peer = await session.get(Peer, peer_id)
         if peer is None:
             raise SyncError(f"peer {peer_id} is not known")
         keys = await remote_vectors.proof_keys(session, peer)
     profiles, invalid, pages = await _pull(fetch, peer, keys)
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         current = await session.get(Peer, peer_id)
         if current is None:
             raise SyncError(f"peer {peer.actor_url} was removed during the sync")
         result = await remote_vectors.reconcile(session, current, profiles, started, stats)
         current.last_sync_at = utcnow()
+        session.record(RemoteVectorsChanged(peer_id))
     log.info(
         "vectors synced",
         extra={
@@ -132,12 +132,3 @@ async def _pull(
                 )
         url = page.get("next")
     return profiles, invalid, pages
-
-
-async def sync_from_app(app: web.Application, peer_id: int) -> SyncResult:
-    """Sync one peer with the running node's client and key (worker, admin action)."""
-    result = await sync_peer(
-        app[appkeys.SESSIONS], partial(signed_get, app), peer_id, app[VECTOR_STATS]
-    )
-    app[MATCHING].poke(peer_id)
-    return result

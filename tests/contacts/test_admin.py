@@ -124,7 +124,7 @@ async def _in_contact_with_messages(cities: Cities) -> int:
 
     async def arrived() -> bool:
         assert cities.oldenburg.app is not None
-        async with cities.oldenburg.app[appkeys.SESSIONS]() as session:
+        async with cities.oldenburg.app[appkeys.DATABASE].read() as session:
             return bool(await session.scalar(select(Message.id).limit(1)))
 
     await wait_for(arrived, what="Bruno's message")
@@ -132,7 +132,7 @@ async def _in_contact_with_messages(cities: Cities) -> int:
 
 
 async def _reports(node) -> list[Report]:
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list((await session.scalars(select(Report).order_by(Report.id))).all())
 
 
@@ -188,7 +188,7 @@ async def test_reports_are_seen_dismissed_and_lead_to_suspension(tmp_path: Path)
             assert suspended.status_code == 303
 
         assert cities.cholet.app is not None
-        async with cities.cholet.app[appkeys.SESSIONS]() as session:
+        async with cities.cholet.app[appkeys.DATABASE].read() as session:
             bruno = await session.get(Resident, cities.bruno)
             assert bruno is not None and bruno.status == "suspended"
             current = await session.scalar(
@@ -224,7 +224,7 @@ async def test_admin_pages_are_forbidden_to_residents(tmp_path: Path) -> None:
 
 
 async def _outbox(node) -> list[OutboxActivity]:
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list(
             (await session.scalars(select(OutboxActivity).order_by(OutboxActivity.id))).all()
         )

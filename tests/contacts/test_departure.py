@@ -56,7 +56,7 @@ async def test_deleted_account_reaches_the_peer_when_it_returns(tmp_path: Path) 
             )
             assert gone.status_code == 200
         assert cities.oldenburg.app is not None
-        async with cities.oldenburg.app[appkeys.SESSIONS]() as session:
+        async with cities.oldenburg.app[appkeys.DATABASE].read() as session:
             waiting = (
                 await session.scalars(
                     select(OutboxActivity).where(OutboxActivity.state.in_(("pending", "sending")))

@@ -60,7 +60,7 @@ def reveal(cities, name: str) -> dict:
 
 
 async def queued(node, kind: str) -> list[dict]:
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         rows = await session.scalars(
             select(OutboxActivity).where(OutboxActivity.activity_type == kind)
         )
@@ -79,7 +79,7 @@ async def test_an_accept_before_the_request_counts_once_the_request_is_made(
         assert (await post_as(cities.cholet, cities.oldenburg, accept)).status_code == 202
         kept = await the_contact(cities.oldenburg, cities.anna)
         assert kept.their_consent == "yes" and not is_mutual(kept)
-        async with cities.oldenburg.app[appkeys.SESSIONS]() as session:
+        async with cities.oldenburg.app[appkeys.DATABASE].read() as session:
             resident = await session.get(Resident, cities.anna)
             # Their yes alone is not a request waiting for an answer.
             assert await contact_views.open_request_count(session, resident) == 0
@@ -211,7 +211,7 @@ async def test_a_message_delivered_twice_is_shown_and_mailed_once(tmp_path: Path
         await wait_for(two, what="second notification")
         assert len(notifications()) == 2
 
-        async with cities.oldenburg.app[appkeys.SESSIONS].begin() as session:
+        async with cities.oldenburg.app[appkeys.DATABASE].write() as session:
             resident = await session.get(Resident, cities.anna)
             resident.notify_messages = False
         third = note(cities, "Et encore", f"{cities.cholet.url}/notes/three")

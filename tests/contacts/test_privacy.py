@@ -33,7 +33,7 @@ MARKERS = ("qxname", "qxabout", ANNA, BRUNO, "oldenburg.example", "cholet.exampl
 async def _stored(node: RunningNode) -> list[dict]:
     """Every activity the node sent or is about to send, and every one it received."""
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         sent = (await session.scalars(select(OutboxActivity.payload))).all()
         received = (await session.scalars(select(InboxActivity.payload))).all()
     return [*sent, *received]

@@ -18,7 +18,7 @@ from node.accounts.accounts import password_context
 from node.accounts.passwords import password_problems
 from node.demo.featured import MAYOR_INTERESTS
 from node.demo.population import DEMO_PASSWORD, DemoResident, featured, population
-from node.matches.compute import match_settings
+from node.matches.state import match_settings
 from node.profiles.profiles import profile_problems
 from node.runtime.config import load_config
 from node.vectors.population import encode

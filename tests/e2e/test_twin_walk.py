@@ -27,8 +27,8 @@ from node.accounts import accounts
 from node.models import InboxActivity, OutboxActivity
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.runtime.i18n import Catalogues, load_catalogues
+from node.vectors.appkeys import PUBLISHER
 from support.browser import ARTIFACTS
 from support.nodes import RunningNode, node_pair
 from web.app import TRANSLATIONS_DIR
@@ -134,13 +134,12 @@ async def seed_twin(cholet: RunningNode) -> None:
     """The resident the newcomer should find, registered and confirmed via the services."""
     assert cholet.app is not None
     app = cholet.app
-    async with transaction(app[appkeys.SESSIONS]) as session:
-        mails = await accounts.register(session, app[appkeys.MAILER], TWIN)
+    mails = await accounts.register(app[appkeys.DATABASE], app[appkeys.MAILER], TWIN)
     token = link_in(_as_email(mails[0].body), accounts.VERIFY_PATH).rsplit("=", 1)[1]
-    async with transaction(app[appkeys.SESSIONS]) as session:
+    async with app[appkeys.DATABASE].write() as session:
         resident = await accounts.verify_email(session, token)
         assert resident is not None
-        await profiles.save_profile(session, resident, TWIN_PROFILE)
+        await profiles.save_profile(session, resident, TWIN_PROFILE, app[PUBLISHER])
 
 
 def _as_email(body: str) -> EmailMessage:
@@ -155,7 +154,7 @@ async def queues(*nodes: RunningNode) -> str:
     lines = []
     for node in nodes:
         assert node.app is not None
-        async with node.app[appkeys.SESSIONS]() as session:
+        async with node.app[appkeys.DATABASE].read() as session:
             rows = await session.execute(
                 select(
                     OutboxActivity.activity_type,

@@ -16,7 +16,6 @@ from sqlalchemy import update
 from federation.signatures import parse_signature
 from node.models import OutboxActivity, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.federation import (
     FAST,
     ScriptedPeer,
@@ -177,7 +176,7 @@ async def test_row_older_than_max_age_fails_after_its_last_try(node: RunningNode
         old, young = probe(node, 1), probe(node, 2)
         await queue(node, actor, [old, young])
         assert node.app is not None
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             await session.execute(
                 update(OutboxActivity)
                 .where(OutboxActivity.activity_id == old["id"])

@@ -10,7 +10,6 @@ from federation.documents import ACTIVITY_JSON, JRD_JSON, LD_JSON_AS, NODEINFO_J
 from federation.keys import fingerprint, load_public_key_pem, parse_multikey
 from node.models import Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.federation import FAST, trusting, wait_for
 from support.nodes import node_pair
 
@@ -83,7 +82,7 @@ async def test_nodeinfo_counts_residents_and_names_city_languages_peers(tmp_path
         httpx.AsyncClient() as http,
     ):
         assert oldenburg.app is not None
-        async with transaction(oldenburg.app[appkeys.SESSIONS]) as session:
+        async with oldenburg.app[appkeys.DATABASE].write() as session:
             for n in range(3):
                 session.add(
                     Resident(

@@ -16,7 +16,6 @@ from sqlalchemy import select, update
 from federation.keys import fingerprint
 from node.models import PeerKey, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.runtime.keys import RSA_FILE, keys_dir, load_keys
 from support.federation import (
     FAST,
@@ -43,7 +42,7 @@ async def _post_as(sender: RunningNode, receiver: RunningNode, key: object) -> h
 
 async def _keys_of(node: RunningNode, other: RunningNode) -> list[PeerKey]:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         rows = await session.scalars(
             select(PeerKey).where(PeerKey.key_id == f"{other.config.actor_url}#main-key")
         )
@@ -127,7 +126,7 @@ async def test_rotation_is_announced_with_the_old_key_and_old_key_has_grace(
 
         # After the grace period the old key is refused.
         assert cholet.app is not None
-        async with transaction(cholet.app[appkeys.SESSIONS]) as session:
+        async with cholet.app[appkeys.DATABASE].write() as session:
             await session.execute(
                 update(PeerKey)
                 .where(PeerKey.id == old_pin.id)

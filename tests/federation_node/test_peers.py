@@ -14,7 +14,8 @@ from aiohttp import web
 
 from federation.keys import fingerprint, generate_ed25519_key, generate_rsa_key
 from federation.signatures import sign_request
-from node.federation.peer_fetch import require_peer_signature, signed_get
+from node.federation.appkeys import FETCHER
+from node.federation.peer_endpoints import require_peer_signature
 from node.models import Peer
 from node.runtime import appkeys
 from support.databases import scratch_database
@@ -82,7 +83,7 @@ async def test_config_peers_are_stored_and_their_pinned_keys_fetched(tmp_path: P
         from node.federation import peers as repo
         from node.models import utcnow
 
-        async with oldenburg.app[appkeys.SESSIONS]() as session:
+        async with oldenburg.app[appkeys.DATABASE].read() as session:
             keys = await repo.pinned_keys(session, peer.id, utcnow())
         assert {(k.algorithm, k.pinned_by) for k in keys} == {
             ("rsa", "config"),
@@ -234,7 +235,7 @@ async def test_signed_get_and_peer_only_endpoints(tmp_path: Path) -> None:
     async with node_pair(tmp_path, overrides=FAST, extensions=[route]) as (oldenburg, cholet):
         await wait_for(lambda: trusting(oldenburg, cholet), what="Oldenburg trusting Cholet")
         assert cholet.app is not None
-        document = await signed_get(cholet.app, f"{oldenburg.url}/peer-only")
+        document = await cholet.app[FETCHER](f"{oldenburg.url}/peer-only")
         assert document == {"peer": cholet.config.actor_url}
         async with httpx.AsyncClient() as http:
             unsigned = await http.get(f"{oldenburg.url}/peer-only")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import accounts, login_throttle, tokens
 from node.accounts import sessions as session_service
@@ -18,7 +18,7 @@ from node.profiles import profiles
 from node.profiles.profiles import InvalidProfile, ProfileData
 from node.runtime import migrate
 from node.runtime.config import Config, config_from_mapping
-from node.runtime.db import create_engine, session_factory, transaction
+from node.runtime.db import Database
 from node.runtime.i18n import load_catalogues
 from node.runtime.mail import Mailer
 from support.nodes import node_document
@@ -29,13 +29,13 @@ PROFILE = ProfileData(interests=("sport.cycling",), languages={"de": "native"}, 
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await migrate.upgrade(engine)
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database.open(database_url)
+    await migrate.upgrade(database.engine)
     try:
-        yield session_factory(engine)
+        yield database
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture
@@ -52,51 +52,44 @@ def mailer(config: Config) -> Mailer:
 
 
 async def _resident(
-    db: async_sessionmaker[AsyncSession],
+    db: Database,
     mailer: Mailer,
     email: str = "anna@example.org",
     kind: str = "person",
     language: str = "de",
 ) -> Resident:
-    async with transaction(db) as session:
-        await accounts.register(
-            session, mailer, accounts.Registration(email, PASSWORD, "Anna", kind, language)
-        )
+    await accounts.register(
+        db, mailer, accounts.Registration(email, PASSWORD, "Anna", kind, language)
+    )
+    async with db.write() as session:
         resident = await accounts.find_by_email(session, email)
         assert resident is not None
         resident.email_verified_at = utcnow()
         return resident
 
 
-async def test_registration_mails_in_the_registrants_language(
-    db: async_sessionmaker[AsyncSession], mailer: Mailer
-) -> None:
-    async with transaction(db) as session:
-        mails = await accounts.register(
-            session,
-            mailer,
-            accounts.Registration("Anne@Example.FR", PASSWORD, "Anne", "person", "fr"),
-        )
+async def test_registration_mails_in_the_registrants_language(db: Database, mailer: Mailer) -> None:
+    mails = await accounts.register(
+        db, mailer, accounts.Registration("Anne@Example.FR", PASSWORD, "Anne", "person", "fr")
+    )
     assert [mail.to for mail in mails] == ["anne@example.fr"]
     assert "confirmer votre adresse" in mails[0].subject
     assert "http://127.0.0.1:8401/verify?token=" in mails[0].body
-    async with transaction(db) as session:
-        again = await accounts.register(
-            session,
-            mailer,
-            accounts.Registration("anne@example.fr", "other words here", "X", "club", "de"),
-        )
+    again = await accounts.register(
+        db, mailer, accounts.Registration("anne@example.fr", "other words here", "X", "club", "de")
+    )
+    async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Resident)) == 1
     assert "déjà un compte" in again[0].subject  # her language, not the second visitor's
 
 
-async def test_one_time_links(db: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
+async def test_one_time_links(db: Database, mailer: Mailer) -> None:
     resident = await _resident(db, mailer)
     now = utcnow()
-    async with transaction(db) as session:
+    async with db.write() as session:
         first = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET, now=now)
         second = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET, now=now)
-    async with transaction(db) as session:
+    async with db.write() as session:
         # A newer link voids the older one; a link of another purpose does not work.
         assert await tokens.consume_token(session, first, tokens.PASSWORD_RESET) is None
         assert await tokens.consume_token(session, second, tokens.VERIFY_EMAIL) is None
@@ -109,16 +102,11 @@ async def test_one_time_links(db: async_sessionmaker[AsyncSession], mailer: Mail
         assert await tokens.consume_token(session, "x" * 5000, tokens.PASSWORD_RESET) is None
 
 
-async def test_authenticate_and_throttle(
-    db: async_sessionmaker[AsyncSession], mailer: Mailer
-) -> None:
+async def test_authenticate_and_throttle(db: Database, mailer: Mailer) -> None:
     await _resident(db, mailer)
-    async with transaction(db) as session:
-        assert (
-            await accounts.authenticate(session, mailer, "ANNA@example.org ", PASSWORD)
-        ).status == "ok"
+    assert (await accounts.authenticate(db, mailer, "ANNA@example.org ", PASSWORD)).status == "ok"
     now = utcnow()
-    async with transaction(db) as session:
+    async with db.write() as session:
         results = [
             await login_throttle.record_failure(session, "anna@example.org", now=now)
             for _ in range(login_throttle.FREE_FAILURES + 2)
@@ -128,9 +116,9 @@ async def test_authenticate_and_throttle(
     )
     locks = [until - now for until in results[login_throttle.FREE_FAILURES - 1 :] if until]
     assert locks == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
-    async with transaction(db) as session:
-        result = await accounts.authenticate(session, mailer, "anna@example.org", PASSWORD)
-        assert result.status == "locked" and result.locked_until is not None
+    result = await accounts.authenticate(db, mailer, "anna@example.org", PASSWORD)
+    assert result.status == "locked" and result.locked_until is not None
+    async with db.write() as session:
         # Long locks are capped; failures are forgotten after a day.
         for _ in range(20):
             until = await login_throttle.record_failure(session, "anna@example.org", now=now)
@@ -139,42 +127,36 @@ async def test_authenticate_and_throttle(
         assert await login_throttle.record_failure(session, "anna@example.org", now=later) is None
 
 
-async def test_unverified_login_sends_a_new_link(
-    db: async_sessionmaker[AsyncSession], mailer: Mailer
-) -> None:
-    async with transaction(db) as session:
-        await accounts.register(
-            session, mailer, accounts.Registration("b@example.org", PASSWORD, "B", "club", "en")
-        )
-    async with transaction(db) as session:
-        result = await accounts.authenticate(session, mailer, "b@example.org", PASSWORD)
-        wrong = await accounts.authenticate(session, mailer, "b@example.org", PASSWORD + "x")
+async def test_unverified_login_sends_a_new_link(db: Database, mailer: Mailer) -> None:
+    await accounts.register(
+        db, mailer, accounts.Registration("b@example.org", PASSWORD, "B", "club", "en")
+    )
+    result = await accounts.authenticate(db, mailer, "b@example.org", PASSWORD)
+    wrong = await accounts.authenticate(db, mailer, "b@example.org", PASSWORD + "x")
     assert result.status == "unverified" and "confirm your e-mail" in result.mails[0].subject
     assert wrong.status == "failed" and not wrong.mails
 
 
-async def test_session_timeouts_and_rotation(
-    db: async_sessionmaker[AsyncSession], mailer: Mailer, config: Config
-) -> None:
+async def test_session_timeouts_and_rotation(db: Database, mailer: Mailer, config: Config) -> None:
     resident = await _resident(db, mailer)
     settings = config.sessions
     start = utcnow()
-    async with transaction(db) as session:
+    async with db.write() as session:
         anonymous = await session_service.open_session(session, language="fr", now=start)
-    async with transaction(db) as session:
+    async with db.write() as session:
         row = await session_service.find_session(session, anonymous.token, settings)
         assert row is not None
         rotated = await session_service.rotate_session(session, row, resident.id)
     assert rotated.token != anonymous.token and rotated.row.csrf_token != anonymous.row.csrf_token
     assert rotated.row.language == "fr" and len(rotated.token) >= 43  # 256 bits
     assert rotated.row.id == session_service.hash_token(rotated.token)
-    async with transaction(db) as session:
+    async with db.write() as session:
         assert await session_service.find_session(session, anonymous.token, settings) is None
         idle = utcnow() + timedelta(minutes=settings.idle_timeout_minutes, seconds=1)
         assert (
             await session_service.find_session(session, rotated.token, settings, now=idle) is None
         )
-    async with transaction(db) as session:
+    async with db.write() as session:
         assert await session.get(LoginSession, rotated.row.id) is None  # deleted, not kept
         fresh = await session_service.open_session(session, resident_id=resident.id, now=start)
         for minute in range(
@@ -184,39 +166,42 @@ async def test_session_timeouts_and_rotation(
             assert await session_service.find_session(session, fresh.token, settings, now=now)
         end = start + timedelta(hours=settings.absolute_timeout_hours)
         assert await session_service.find_session(session, fresh.token, settings, now=end) is None
-    async with transaction(db) as session:
+    async with db.write() as session:
         await session_service.open_session(session, now=start - timedelta(days=30))
         assert await session_service.purge_expired_sessions(session, settings) == 1
 
 
 async def test_profiles_are_checked_and_announced(
-    db: async_sessionmaker[AsyncSession], mailer: Mailer, monkeypatch: pytest.MonkeyPatch
+    db: Database, mailer: Mailer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     announced: list[int] = []
 
-    async def record(session: AsyncSession, resident: Resident) -> None:
-        announced.append(resident.id)
+    publisher = object()
 
-    monkeypatch.setattr(profiles, "profile_changed", record)
+    async def record(session: AsyncSession, given: object, *, changed: list[int]) -> None:
+        assert given is publisher
+        announced.extend(changed)
+
+    monkeypatch.setattr(profiles, "publish_changes", record)
     person = await _resident(db, mailer)
     family = await _resident(db, mailer, "family@example.org", kind="family")
-    async with transaction(db) as session:
+    async with db.write() as session:
         person = await session.get(Resident, person.id)
         assert person is not None
         with pytest.raises(InvalidProfile) as problem:
-            await profiles.save_profile(session, person, ProfileData())
+            await profiles.save_profile(session, person, ProfileData(), publisher)
         assert problem.value.problems == {
             "interests": "required",
             "languages": "required",
             "age_band": "required",
         }
-        saved = await profiles.save_profile(session, person, PROFILE)
+        saved = await profiles.save_profile(session, person, PROFILE, publisher)
         assert saved.completed and announced == [person.id]
-        await profiles.set_paused(session, person, False)  # unchanged: nothing announced
+        await profiles.set_paused(session, person, False, publisher)  # unchanged: nothing announced
         assert announced == [person.id]
-        await profiles.set_paused(session, person, True)
+        await profiles.set_paused(session, person, True, publisher)
         assert announced == [person.id, person.id]
-    async with transaction(db) as session:
+    async with db.write() as session:
         family = await session.get(Resident, family.id)
         assert family is not None
         data = ProfileData(
@@ -227,23 +212,38 @@ async def test_profiles_are_checked_and_announced(
             "age_band": "required",
             "children_age_bands": "unknown",
         }
-        await profiles.set_paused(session, family, True)  # no profile yet: an incomplete one
+        await profiles.set_paused(
+            session, family, True, publisher
+        )  # no profile yet: an incomplete one
         stored = await session.get(Profile, family.id)
         assert stored is not None and stored.paused and not stored.completed
 
 
-async def test_delete_and_export(db: async_sessionmaker[AsyncSession], mailer: Mailer) -> None:
+async def test_delete_and_export(
+    db: Database, mailer: Mailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    withdrawn: list[int] = []
+
+    async def record(session: AsyncSession, _publisher: object, *, leaving: int) -> None:
+        withdrawn.append(leaving)
+
+    monkeypatch.setattr(accounts, "publish_changes", record)
     anna = await _resident(db, mailer)
     await _resident(db, mailer, "bert@example.org")
-    async with transaction(db) as session:
+    async with db.write() as session:
         anna = await session.get(Resident, anna.id)
         assert anna is not None
-        await profiles.save_profile(session, anna, PROFILE)
+        await profiles.save_profile(session, anna, PROFILE, publisher=None)
         document = await accounts.export_data(session, anna)
         assert document["account"]["email"] == "anna@example.org"
         assert "bert" not in str(document) and "$argon2" not in str(document)
-        assert not await accounts.delete_account(session, anna, "wrong")
-        assert await accounts.delete_account(session, anna, PASSWORD)
-    async with transaction(db) as session:
+    assert not await accounts.password_matches(anna, "wrong")
+    assert await accounts.password_matches(anna, PASSWORD)
+    async with db.write() as session:
+        anna = await session.get(Resident, anna.id)
+        assert anna is not None
+        await accounts.delete_account(session, anna, object())  # type: ignore[arg-type]
+    assert withdrawn == [anna.id]
+    async with db.write() as session:
         assert list(await session.scalars(select(Resident.email))) == ["bert@example.org"]
         assert await session.scalar(select(func.count()).select_from(Profile)) == 0

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from node.models import InboxActivity, OutboxActivity, Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
+from node.vectors.appkeys import PUBLISHER
 from node.vectors.publication import reset_pseudonym
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
@@ -32,7 +32,7 @@ async def _everything_sent(client: httpx.AsyncClient, oldenburg, cholet) -> str:
     """Every byte Oldenburg sent Cholet: the activities as Cholet stored them, and the
     full vector set and pseudonym actors as Cholet fetches them."""
     parts = []
-    async with cholet.app[appkeys.SESSIONS]() as session:
+    async with cholet.app[appkeys.DATABASE].read() as session:
         for row in (await session.scalars(select(InboxActivity))).all():
             parts.append(json.dumps(row.payload, ensure_ascii=False))
     url: str | None = f"{oldenburg.url}/vectors"
@@ -106,9 +106,9 @@ async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: 
         await delivered_to(oldenburg, cholet)
         assert set(await remote_vectors(cholet)) == {towards_cholet}
 
-        async with transaction(oldenburg.app[appkeys.SESSIONS]) as session:
+        async with oldenburg.app[appkeys.DATABASE].write() as session:
             resident = await session.get(Resident, resident_id)
-            await reset_pseudonym(session, resident)
+            await reset_pseudonym(session, resident, oldenburg.app[PUBLISHER])
         new = (await pseudonym_urls(oldenburg, resident_id))[cholet.config.actor_url]
         assert new != towards_cholet
         await delivered_to(oldenburg, cholet)
@@ -142,7 +142,7 @@ async def delivered_to(node, other) -> None:
     target = await peer_id(node, other)
 
     async def done() -> bool:
-        from node.federation.delivery_worker import wake
+        from tests.lib.support.nodes import wake
 
         wake(node.app)
         return not [
@@ -155,7 +155,7 @@ async def delivered_to(node, other) -> None:
 
 
 async def _outbox(node) -> list[OutboxActivity]:
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list((await session.scalars(select(OutboxActivity))).all())
 
 

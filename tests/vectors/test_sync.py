@@ -11,7 +11,6 @@ from node.cli._sync import _sync as cli_sync
 from node.federation.peer_fetch import PeerFetchError
 from node.models import Peer, RemoteProfile, Tombstone, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.federation import FAST, wait_for
 from support.nodes import node_pair
 from support.population import (
@@ -40,7 +39,7 @@ async def test_sync_pulls_the_full_set_and_removes_what_the_peer_no_longer_has(
         # Delete was lost, say), received well before the sync starts.
         stale = f"{oldenburg.url}/p/{'d' * 64}"
         assert cholet.app is not None
-        async with transaction(cholet.app[appkeys.SESSIONS]) as session:
+        async with cholet.app[appkeys.DATABASE].write() as session:
             session.add(
                 RemoteProfile(
                     peer_id=await peer_id(cholet, oldenburg),
@@ -110,7 +109,7 @@ async def test_pausing_withdraws_the_vector_at_the_peer_and_resuming_restores_it
         await delivered(oldenburg)
         assert actor not in await remote_vectors(cholet)
         assert cholet.app is not None
-        async with cholet.app[appkeys.SESSIONS]() as session:
+        async with cholet.app[appkeys.DATABASE].read() as session:
             assert await session.get(Tombstone, actor) is not None
         async with httpx.AsyncClient() as client:
             try:
@@ -151,7 +150,7 @@ async def first_contact_done(node, other) -> None:
     target = await peer_id(node, other)
 
     async def synced() -> bool:
-        async with node.app[appkeys.SESSIONS]() as session:
+        async with node.app[appkeys.DATABASE].read() as session:
             peer = await session.get(Peer, target)
             return peer is not None and peer.last_sync_at is not None
 

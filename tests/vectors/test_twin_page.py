@@ -99,7 +99,7 @@ async def test_resetting_the_anonymous_name_from_the_settings(tmp_path: Path) ->
             settings = await anna.get("/settings")
             assert "anonymen Namen zurücksetzen" in settings.text
             assert oldenburg.app is not None
-            async with oldenburg.app[appkeys.SESSIONS]() as session:
+            async with oldenburg.app[appkeys.DATABASE].read() as session:
                 resident_id = await session.scalar(
                     select(Resident.id).where(Resident.email == "anna@example.org")
                 )

@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update
 
 from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import (
     PASSWORD,
@@ -69,7 +68,7 @@ async def test_register_verify_login_wizard_logout_login(node: RunningNode) -> N
         assert response.status_code == 303
         assert response.headers["Location"].startswith("/dashboard")
 
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             resident = await session.scalar(select(Resident))
             assert resident is not None
             profile = await session.get(Profile, resident.id)
@@ -109,7 +108,7 @@ async def test_wizard_step_errors_keep_the_step_and_save_nothing(node: RunningNo
             data={"csrf_token": token, "step": "about", "action": "finish", "age_band": "30-39"},
         )
         assert response.status_code == 400 and "Schritt 1 von 3" in response.text
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             assert await session.scalar(select(func.count()).select_from(Profile)) == 0
 
 
@@ -165,7 +164,7 @@ async def test_expired_reset_link_is_refused(node: RunningNode) -> None:
         await anna.signed_up("anna@example.org")
         await anna.submit("/password/forgotten", {"email": "anna@example.org"})
         link = link_in(last_mail_to(node, "anna@example.org"), "/password/reset")
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             await session.execute(
                 update(AccountToken).values(expires_at=utcnow() - timedelta(seconds=1))
             )
@@ -220,7 +219,7 @@ async def test_known_and_unknown_addresses_get_the_same_answers(node: RunningNod
             ).replace("nobody@", "X@"), path
     # The registered address was told it already has an account; nothing else changed.
     assert "bereits ein Konto" in last_mail_to(node, "anna@example.org")["Subject"]
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         assert await session.scalar(select(func.count()).select_from(Resident)) == 2
 
 
@@ -240,11 +239,11 @@ async def test_repeated_failures_lock_the_address(node: RunningNode) -> None:
         for _ in range(5):
             response = await guesser.login("nobody@example.org", "not the password")
         assert response.status_code == 429
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         await session.execute(update(LoginThrottle).values(locked_until=utcnow()))
     async with Visitor(node) as anna:
         assert (await anna.login("anna@example.org", PASSWORD)).status_code == 303
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         assert await session.get(LoginThrottle, "anna@example.org") is None
 
 
@@ -274,7 +273,7 @@ async def test_opening_the_mailed_link_alone_changes_nothing(node: RunningNode) 
         link = link_in(last_mail_to(node, "anna@example.org"), "/verify")
         for _ in range(2):  # a mail scanner may open it, more than once
             assert (await anna.get(link)).status_code == 200
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             resident = await session.scalar(select(Resident))
             assert resident is not None and resident.email_verified_at is None
         assert (await anna.verify("anna@example.org")).status_code == 200

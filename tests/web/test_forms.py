@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from node.models import Profile, Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import PASSWORD, PROFILE_FORM, Visitor, last_mail_to, link_in, mail_dir
 
@@ -65,7 +64,7 @@ def assert_field_error(html: str, field: str) -> None:
 
 
 async def _count(node: RunningNode, model: type) -> int:
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from node.models import Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, Visitor, csrf_token, last_mail_to, link_in
 
@@ -82,7 +81,7 @@ async def test_accept_language_then_remembered_choice(node: RunningNode) -> None
         # Logged in, the choice is kept on the account, for other browsers and the mails.
         await visitor.signed_up("anna@example.org")
         await visitor.submit("/language", {"language": "fr"}, page="/dashboard")
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = await session.get(Resident, 1)
         assert resident is not None and resident.language == "fr"
     async with Visitor(node, language="de") as other_browser:

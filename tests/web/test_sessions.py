@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 from node.accounts.sessions import hash_token
 from node.models import LoginSession, Resident, utcnow
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, Visitor
 
@@ -43,7 +42,7 @@ async def test_missing_or_wrong_csrf_token_is_refused(node: RunningNode) -> None
     async with Visitor(node) as stranger:
         response = await stranger.client.post("/login", data={"csrf_token": "guess"})
         assert response.status_code == 403
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         assert await session.scalar(select(func.count()).select_from(Resident)) == 0
 
 
@@ -56,7 +55,7 @@ async def test_session_rotates_at_login_and_dies_at_logout(node: RunningNode) ->
         assert (await anna.login("anna@example.org")).status_code == 303
         logged_in = anna.session_cookie()
         assert logged_in and logged_in != anonymous
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             # Only hashes are stored; the anonymous session is gone.
             assert await session.get(LoginSession, hash_token(anonymous)) is None
             row = await session.get(LoginSession, hash_token(logged_in))
@@ -77,7 +76,7 @@ async def test_idle_timeout_ends_the_session(node: RunningNode) -> None:
         assert (await anna.get("/settings")).status_code == 200
         token = anna.session_cookie()
         assert token
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             await session.execute(
                 update(LoginSession)
                 .where(LoginSession.id == hash_token(token))
@@ -87,7 +86,7 @@ async def test_idle_timeout_ends_the_session(node: RunningNode) -> None:
         assert response.status_code == 303
         location = urlsplit(response.headers["Location"])
         assert location.path == "/login" and parse_qs(location.query) == {"next": ["/settings"]}
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             assert await session.get(LoginSession, hash_token(token)) is None
 
 
@@ -96,7 +95,7 @@ async def test_absolute_timeout_ends_an_active_session(node: RunningNode) -> Non
         await anna.signed_up("anna@example.org")
         token = anna.session_cookie()
         assert token
-        async with transaction(node.app[appkeys.SESSIONS]) as session:
+        async with node.app[appkeys.DATABASE].write() as session:
             await session.execute(
                 update(LoginSession).values(created_at=utcnow() - timedelta(minutes=61))
             )

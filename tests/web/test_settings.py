@@ -10,7 +10,6 @@ from sqlalchemy.engine import Connection
 
 from node.models import Base, LoginThrottle, Profile, Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from support.nodes import RunningNode
 from support.web import PASSWORD, Visitor
 
@@ -26,7 +25,7 @@ async def test_preferences_are_saved(node: RunningNode) -> None:
         assert '<html lang="en">' in page.text and "Your settings have been saved." in page.text
         dashboard = (await anna.get("/dashboard")).text
         assert "Matching is paused" in dashboard
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = await session.scalar(select(Resident))
         assert resident is not None
         assert resident.language == "en" and resident.notify_messages is False
@@ -92,7 +91,7 @@ async def test_deleting_the_account_removes_every_row(node: RunningNode) -> None
         await anna.submit("/password/forgotten", {"email": "anna@example.org"}, page="/")
         async with Visitor(node) as guesser:
             await guesser.login("anna@example.org", "a wrong password")
-        engine = node.app[appkeys.ENGINE]
+        engine = node.app[appkeys.DATABASE].engine
         async with engine.connect() as connection:
             resident_id = (
                 await connection.execute(
@@ -114,7 +113,7 @@ async def test_deleting_the_account_removes_every_row(node: RunningNode) -> None
         after = await connection.run_sync(_rows_of, resident_id, "anna@example.org")
     assert set(after) == set(before)
     assert all(count == 0 for count in after.values()), after
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         remaining = list(await session.scalars(select(Resident.email)))
         assert remaining == ["bert@example.org"]
         assert await session.get(LoginThrottle, "anna@example.org") is None

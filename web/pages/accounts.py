@@ -13,7 +13,6 @@ from node.accounts import accounts, tokens
 from node.accounts import sessions as session_service
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web.access import current_resident
 from web.forms.accounts import (
     LoginForm,
@@ -81,8 +80,8 @@ async def register(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await _register_page(request, form, status=400)
     mailer = request.app[appkeys.MAILER]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
-        mails = await accounts.register(session, mailer, form.registration(state.language))
+    db = request.app[appkeys.DATABASE]
+    mails = await accounts.register(db, mailer, form.registration(state.language))
     await mailer.deliver(mails)
     return await render(
         request, "accounts/check_mail.html", {"email": form.values["email"], "purpose": "verify"}
@@ -93,7 +92,7 @@ async def register(request: web.Request) -> web.StreamResponse:
 async def verify_form(request: web.Request) -> web.StreamResponse:
     """Show a confirm button; the GET itself changes nothing (mail scanners open links)."""
     token = request.query.get("token", "")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         valid = await accounts.link_is_valid(session, token, tokens.VERIFY_EMAIL)
     if not valid:
         return await _invalid_link(request, "verify")
@@ -103,7 +102,7 @@ async def verify_form(request: web.Request) -> web.StreamResponse:
 @page
 async def verify(request: web.Request) -> web.StreamResponse:
     token = text(await request.post(), "token")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         resident = await accounts.verify_email(session, token)
     if resident is None:
         return await _invalid_link(request, "verify")
@@ -139,10 +138,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await _login_page(request, form, status=400)
     mailer = request.app[appkeys.MAILER]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
-        result = await accounts.authenticate(session, mailer, form.values["email"], form.password)
-        completed = False
-        if result.status == "ok" and result.resident is not None:
+    db = request.app[appkeys.DATABASE]
+    result = await accounts.authenticate(db, mailer, form.values["email"], form.password)
+    completed = False
+    if result.status == "ok" and result.resident is not None:
+        async with db.write() as session:
             opened = await session_service.rotate_session(
                 session, state.login_session, result.resident.id
             )
@@ -182,7 +182,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     state = request[PAGE]
     if state.login_session is not None:
-        async with transaction(request.app[appkeys.SESSIONS]) as session:
+        async with request.app[appkeys.DATABASE].write() as session:
             await session_service.destroy_session(session, state.login_session)
     state.login_session = None
     state.resident = None
@@ -203,7 +203,7 @@ async def forgotten(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await render(request, "accounts/forgotten.html", {"form": form}, status=400)
     mailer = request.app[appkeys.MAILER]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         mails = await accounts.request_password_reset(session, mailer, form.values["email"])
     await mailer.deliver(mails)
     return await render(
@@ -214,7 +214,7 @@ async def forgotten(request: web.Request) -> web.StreamResponse:
 @page
 async def reset_form(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token", "")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         valid = await accounts.link_is_valid(session, token, tokens.PASSWORD_RESET)
     if not valid:
         return await _invalid_link(request, "reset")
@@ -229,8 +229,8 @@ async def reset(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await render(request, "accounts/reset.html", {"form": form}, status=400)
     mailer = request.app[appkeys.MAILER]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
-        result = await accounts.reset_password(session, mailer, form.token, form.password)
+    db = request.app[appkeys.DATABASE]
+    result = await accounts.reset_password(db, mailer, form.token, form.password)
     if result.status == "invalid_link":
         return await _invalid_link(request, "reset")
     if result.status == "weak":

@@ -12,10 +12,9 @@ from aiohttp import web
 
 from node.admin import overview as admin
 from node.contacts import reports
-from node.federation.delivery_worker import wake
 from node.models import Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
+from node.vectors.appkeys import PUBLISHER
 from web.access import require_resident, resident_in
 from web.pages.contacts import REASON_LABELS
 from web.rendering import redirect, render
@@ -45,7 +44,7 @@ def _row_id(request: web.Request, name: str) -> int:
 @page
 async def overview(request: web.Request) -> web.StreamResponse:
     require_admin(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         counts = await admin.counts(session)
         peers = await admin.peer_statuses(session)
     return await render(request, "admin/index.html", {"counts": counts, "peers": peers})
@@ -57,7 +56,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "pending")
     if state not in admin.QUEUE_STATES:
         state = "pending"
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         rows = await admin.queue(session, state)
     context: dict[str, Any] = {
         "state": state,
@@ -74,10 +73,8 @@ async def _queue_action(
     require_admin(request)
     row_id = _row_id(request, "row_id")
     state = (await request.post()).get("state", "pending")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         changed = await action(session, row_id)
-    if changed:
-        wake(request.app)
     back = state if state in admin.QUEUE_STATES else "pending"
     return redirect(f"{QUEUE_PATH}?state={back}&done={done if changed else ''}")
 
@@ -98,7 +95,7 @@ async def report_list(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "open")
     if state not in reports.STATES:
         state = "open"
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         rows = await reports.reports(session, state)
     context: dict[str, Any] = {
         "state": state,
@@ -113,7 +110,7 @@ async def report_list(request: web.Request) -> web.StreamResponse:
 async def report_detail(request: web.Request) -> web.StreamResponse:
     require_admin(request)
     report_id = _row_id(request, "report_id")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         found = await reports.report(session, report_id)
         if found is None:
             raise web.HTTPNotFound()
@@ -134,9 +131,8 @@ async def _report_action(
 ) -> web.StreamResponse:
     resident = require_admin(request)
     report_id = _row_id(request, "report_id")
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         await action(session, await resident_in(session, resident), report_id)
-    wake(request.app)
     return redirect(f"{REPORTS_PATH}/{report_id}")
 
 
@@ -147,7 +143,12 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
 
 @page
 async def suspend(request: web.Request) -> web.StreamResponse:
-    return await _report_action(request, admin.suspend_for_report)
+    publisher = request.app[PUBLISHER]
+
+    async def suspend_subject(session: UnitOfWork, by: Resident, report_id: int) -> object:
+        return await admin.suspend_for_report(session, by, report_id, publisher)
+
+    return await _report_action(request, suspend_subject)
 
 
 def add_routes(app: web.Application) -> None:

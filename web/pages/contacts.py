@@ -15,10 +15,9 @@ from node.contacts import consent as contacts
 from node.contacts import reports
 from node.contacts import views as contact_views
 from node.contacts.consent import ContactError
-from node.federation.delivery_worker import wake
+from node.matches.appkeys import MATCHING
 from node.models import Resident
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.runtime.i18n import N_
 from web.access import require_resident, resident_in
 from web.forms.base import text
@@ -94,7 +93,7 @@ def local_target(value: str, fallback: str) -> str:
 @page
 async def contact_list(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         views = await contact_views.contact_list(session, await resident_in(session, resident))
         waiting = await contact_views.open_request_count(session, resident)
     context: dict[str, Any] = {"contacts": views, "waiting": waiting, **notices(request)}
@@ -105,9 +104,9 @@ async def contact_list(request: web.Request) -> web.StreamResponse:
 async def request_list(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     lang = request[PAGE].language
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         me = await resident_in(session, resident)
-        scorer = contact_views.pair_scorer(request.app)
+        scorer = contact_views.pair_scorer(request.app[MATCHING])
         received = await contact_views.received_requests(session, me, lang, scorer)
         sent = await contact_views.sent_requests(session, me, lang, scorer)
     context: dict[str, Any] = {"received": received, "sent": sent, **notices(request)}
@@ -119,11 +118,10 @@ async def _act(request: web.Request, action: Any, done: str, back: str) -> web.S
     resident = require_resident(request)
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
-        async with transaction(request.app[appkeys.SESSIONS]) as session:
+        async with request.app[appkeys.DATABASE].write() as session:
             await action(session, base_url, await resident_in(session, resident))
     except ContactError as exc:
         return redirect(f"{back}?problem={exc.code}")
-    wake(request.app)
     return redirect(f"{back}?done={done}")
 
 
@@ -187,7 +185,7 @@ async def _report_page(
 ) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         try:
             contact = await contacts.contact_of(session, await resident_in(session, resident), cid)
         except ContactError:
@@ -214,7 +212,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     reason, comment = text(form, "reason"), text(form, "comment")
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
-        async with transaction(request.app[appkeys.SESSIONS]) as session:
+        async with request.app[appkeys.DATABASE].write() as session:
             me = await resident_in(session, resident)
             await reports.file_report(session, base_url, me, cid, reason, comment)
     except ContactError as exc:
@@ -222,7 +220,6 @@ async def report(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound() from None
         values = {"reason": reason, "comment": comment[:2000]}
         return await _report_page(request, cid, values=values, problem=exc.code, status=400)
-    wake(request.app)
     return redirect(f"{REQUESTS_PATH}?done=reported")
 
 

@@ -6,7 +6,6 @@ from aiohttp import web
 
 from node.matches.dashboard import dashboard_state
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web.access import require_resident, resident_in
 from web.rendering import render
 from web.routing import page
@@ -15,7 +14,7 @@ from web.routing import page
 @page
 async def dashboard(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         attached = await resident_in(session, resident)
         state = await dashboard_state(session, attached)
     return await render(

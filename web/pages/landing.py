@@ -7,7 +7,6 @@ from aiohttp import web
 from node.accounts import accounts
 from node.accounts import sessions as session_service
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web.forms.settings import LanguageForm
 from web.keys import PAGE
 from web.rendering import redirect, render
@@ -43,7 +42,7 @@ async def change_language(request: web.Request) -> web.Response:
     if not form.valid:
         raise web.HTTPBadRequest()
     language = form.values["language"]
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         if state.login_session is not None:
             await session_service.set_session_language(session, state.login_session, language)
         if state.resident is not None:

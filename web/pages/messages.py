@@ -14,9 +14,7 @@ from aiohttp import web
 
 from node.contacts import messages
 from node.contacts.consent import ContactError, is_mutual, standing
-from node.federation.delivery_worker import wake
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.keys import PAGE
@@ -38,7 +36,7 @@ async def _page(
 ) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         try:
             found = await messages.conversation(session, await resident_in(session, resident), cid)
         except ContactError:
@@ -70,7 +68,7 @@ async def send(request: web.Request) -> web.StreamResponse:
     body = text(await request.post(), "body")[:MAX_FORM_LENGTH]
     base_url = request.app[appkeys.CONFIG].node.base_url
     try:
-        async with transaction(request.app[appkeys.SESSIONS]) as session:
+        async with request.app[appkeys.DATABASE].write() as session:
             me = await resident_in(session, resident)
             await messages.send_message(session, base_url, me, cid, body)
     except ContactError as exc:
@@ -78,7 +76,6 @@ async def send(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound() from None
         draft = body[: messages.MAX_LENGTH * 2]
         return await _page(request, cid, problem=exc.code, draft=draft, status=400)
-    wake(request.app)
     return redirect(f"/contacts/{cid}#latest")
 
 

@@ -20,8 +20,8 @@ from matching.wire import MAX_INTERESTS
 from node.models import Resident
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.runtime.i18n import N_, Translator
+from node.vectors.appkeys import PUBLISHER
 from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
@@ -167,7 +167,7 @@ def _context(t: Translator, resident: Resident, form: ProfileForm) -> dict[str, 
 
 async def _load(request: web.Request) -> tuple[Resident, profiles.ProfileData, bool]:
     resident = require_resident(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         stored = await profiles.get_profile(session, resident)
     completed = bool(stored and stored.completed)
     return resident, profiles.profile_data(stored), completed
@@ -224,9 +224,9 @@ async def wizard(request: web.Request) -> web.StreamResponse:
 
 
 async def _save(request: web.Request, resident: Resident, form: ProfileForm) -> None:
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         attached = await resident_in(session, resident)
-        await profiles.save_profile(session, attached, form.data)
+        await profiles.save_profile(session, attached, form.data, request.app[PUBLISHER])
 
 
 @page

@@ -12,8 +12,8 @@ from node.accounts import sessions as session_service
 from node.models import utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from node.vectors import publication as vector_publication
+from node.vectors.appkeys import PUBLISHER
 from web.access import require_resident, resident_in
 from web.forms.settings import DeleteAccountForm, PreferencesForm
 from web.i18n import NATIVE_NAMES
@@ -35,7 +35,7 @@ async def _settings_page(
     state = request[PAGE]
     resident = require_resident(request)
     if preferences is None:
-        async with transaction(request.app[appkeys.SESSIONS]) as session:
+        async with request.app[appkeys.DATABASE].read() as session:
             profile = await profiles.get_profile(session, resident)
         preferences = PreferencesForm(
             state.translator,
@@ -68,11 +68,11 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
     form = PreferencesForm(state.translator).parse(await request.post())
     if not form.valid:
         return await _settings_page(request, preferences=form, status=400)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].write() as session:
         attached = await resident_in(session, resident)
         await accounts.set_language(session, attached, form.values["language"])
         await accounts.set_notifications(session, attached, form.values["notify_messages"])
-        await profiles.set_paused(session, attached, form.values["paused"])
+        await profiles.set_paused(session, attached, form.values["paused"], request.app[PUBLISHER])
         if state.login_session is not None:
             await session_service.set_session_language(
                 session, state.login_session, form.values["language"]
@@ -84,8 +84,10 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
 async def reset_pseudonym(request: web.Request) -> web.StreamResponse:
     """A fresh anonymous name towards every partner city; the old one is withdrawn."""
     resident = require_resident(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
-        await vector_publication.reset_pseudonym(session, await resident_in(session, resident))
+    async with request.app[appkeys.DATABASE].write() as session:
+        await vector_publication.reset_pseudonym(
+            session, await resident_in(session, resident), request.app[PUBLISHER]
+        )
     return redirect("/settings?pseudonym=reset")
 
 
@@ -93,7 +95,7 @@ async def reset_pseudonym(request: web.Request) -> web.StreamResponse:
 async def export(request: web.Request) -> web.StreamResponse:
     """All of the resident's data as a JSON download (reading only: a GET is fine)."""
     resident = require_resident(request)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         document = await accounts.export_data(session, await resident_in(session, resident))
     config = request.app[appkeys.CONFIG]
     document["portal"] = {
@@ -116,13 +118,13 @@ async def delete_account(request: web.Request) -> web.StreamResponse:
     form = DeleteAccountForm(state.translator).parse(await request.post())
     if not form.valid:
         return await _settings_page(request, delete=form, status=400)
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
-        deleted = await accounts.delete_account(
-            session, await resident_in(session, resident), form.password
-        )
-    if not deleted:
+    if not await accounts.password_matches(resident, form.password):
         form.wrong_password()
         return await _settings_page(request, delete=form, status=400)
+    async with request.app[appkeys.DATABASE].write() as session:
+        await accounts.delete_account(
+            session, await resident_in(session, resident), request.app[PUBLISHER]
+        )
     state.login_session = None
     state.resident = None
     state.drop_cookie = True

@@ -9,7 +9,6 @@ from node.accounts import accounts
 from node.contacts import views as contact_views
 from node.matches.twin_view import twin_overview
 from node.runtime import appkeys
-from node.runtime.db import transaction
 from web.access import require_resident
 from web.keys import PAGE
 from web.rendering import render
@@ -20,7 +19,7 @@ from web.routing import page
 async def twin(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     language = request[PAGE].language
-    async with transaction(request.app[appkeys.SESSIONS]) as session:
+    async with request.app[appkeys.DATABASE].read() as session:
         attached = await accounts.get_resident(session, resident.id)
         if attached is None:
             raise web.HTTPSeeOther("/login")

@@ -16,13 +16,12 @@ import httpx
 from sqlalchemy import select
 
 from node.accounts import passwords
-from node.federation.delivery_worker import wake
 from node.models import Contact, Message, Resident, utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.runtime.db import transaction
+from node.vectors.appkeys import PUBLISHER
 from tests.lib.support.federation import FAST, signed, trusting, wait_for
-from tests.lib.support.nodes import RunningNode, node_pair
+from tests.lib.support.nodes import RunningNode, node_pair, wake
 from tests.lib.support.population import person, pseudonym_urls, remote_vectors
 from tests.lib.support.web import PASSWORD
 
@@ -58,7 +57,7 @@ async def add_person(
 ) -> int:
     """A confirmed account that can log in (password ``PASSWORD``) with a saved profile."""
     assert node.app is not None
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = Resident(
             email=email,
             password_hash=await passwords.hash_password(PASSWORD),
@@ -73,9 +72,8 @@ async def add_person(
             person(["sport.cycling", "music_making.choir"], languages=languages, about=about),
             show_about=show_about,
         )
-        await profiles.save_profile(session, resident, data)
+        await profiles.save_profile(session, resident, data, node.app[PUBLISHER])
         resident_id = resident.id
-    wake(node.app)
     return resident_id
 
 
@@ -128,17 +126,16 @@ async def act(
     first positional argument after the session is the resident id."""
     assert node.app is not None
     resident_id, *rest = args
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = await session.get(Resident, resident_id)
         assert resident is not None
         result = await action(session, node.url, resident, *rest, **kw)
-    wake(node.app)
     return result
 
 
 async def contacts_of(node: RunningNode, resident_id: int) -> list[Contact]:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list(
             (
                 await session.scalars(
@@ -172,7 +169,7 @@ async def until_contact(
 
 async def messages_of(node: RunningNode, contact_id: int) -> list[Message]:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list(
             (
                 await session.scalars(
@@ -221,7 +218,7 @@ async def post_as(
 async def add_account(node: RunningNode, email: str, *, role: str = "resident") -> int:
     """A confirmed account without a profile (an admin, say) that can log in."""
     assert node.app is not None
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = Resident(
             email=email,
             password_hash=await passwords.hash_password(PASSWORD),

@@ -132,7 +132,7 @@ def probe_extension(log: ProbeLog) -> Callable[[web.Application], None]:
 
 async def inbox_rows(node: RunningNode) -> list[InboxActivity]:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list((await session.scalars(select(InboxActivity).order_by(InboxActivity.id))).all())
 
 
@@ -144,7 +144,7 @@ async def probe_ids(node: RunningNode) -> list[str]:
 
 async def outbox_rows(node: RunningNode) -> list[OutboxActivity]:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         return list(
             (await session.scalars(select(OutboxActivity).order_by(OutboxActivity.id))).all()
         )
@@ -152,7 +152,7 @@ async def outbox_rows(node: RunningNode) -> list[OutboxActivity]:
 
 async def peer_row(node: RunningNode, actor_url: str) -> Peer:
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         peer = await session.scalar(select(Peer).where(Peer.actor_url == actor_url))
         assert peer is not None
         return peer
@@ -164,7 +164,7 @@ async def trusting(node: RunningNode, other: RunningNode) -> bool:
     from node.models import utcnow
 
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         peer = await repo.by_actor(session, other.config.actor_url)
         return bool(
             peer is not None
@@ -241,18 +241,15 @@ async def queue(
     node: RunningNode, to: RunningNode | str, activities: Iterable[dict[str, Any]]
 ) -> None:
     """Queue ``activities`` in ``node``'s outbox for the peer ``to``, in one transaction."""
-    from node.federation.delivery_worker import wake
     from node.federation.outbox import enqueue
-    from node.runtime.db import transaction
 
     assert node.app is not None
     actor_url = to if isinstance(to, str) else to.config.actor_url
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         peer = await session.scalar(select(Peer).where(Peer.actor_url == actor_url))
         assert peer is not None, actor_url
         for activity in activities:
             await enqueue(session, peer=peer, activity=activity)
-    wake(node.app)
 
 
 async def fake_peer(node: RunningNode, peer: ScriptedPeer, *, trusted: bool = True) -> str:
@@ -262,12 +259,11 @@ async def fake_peer(node: RunningNode, peer: ScriptedPeer, *, trusted: bool = Tr
     from federation.keys import fingerprint, public_key_pem
     from node.federation import peers as repo
     from node.models import utcnow
-    from node.runtime.db import transaction
 
     assert node.app is not None
     actor_url = f"{peer.url}/actor"
     key = node.keys.ed25519.public_key()  # any key will do: it never signs anything here
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         row = await repo.upsert(session, actor_url, source="admin")
         row.inbox_url = f"{peer.url}/inbox"
         row.actor_fetched_at = utcnow()

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from federation.keys import fingerprint
 from node.app import Extension, create_app
+from node.federation.appkeys import DELIVERY_WAKE
 from node.runtime import migrate
 from node.runtime.config import Config, config_from_mapping
 from node.runtime.db import create_engine
@@ -210,3 +211,10 @@ def write_config(node: RunningNode, path: Path) -> Path:
         lines += [f"{k} = {_toml_value(v)}" for k, v in peer.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def wake(app: web.Application) -> None:
+    """Nudge the delivery worker in a polling wait (a committed write wakes it anyway)."""
+    event = app.get(DELIVERY_WAKE)
+    if event is not None:
+        event.set()

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from node.federation.delivery_worker import wake
+from node.federation.appkeys import FETCHER
 from node.federation.peer_fetch import fetch_json
-from node.matches.compute import MATCHING, RecomputeResult, recompute_all
+from node.matches.appkeys import MATCHING
+from node.matches.compute import RecomputeResult, recompute_all
 from node.models import (
     OutboxActivity,
     Peer,
@@ -26,10 +27,10 @@ from node.models import (
 from node.profiles import profiles
 from node.profiles.profiles import ProfileData
 from node.runtime import appkeys
-from node.runtime.db import transaction
-from node.vectors.sync import SyncResult, sync_from_app
+from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
+from node.vectors.sync import SyncResult, sync_peer
 from tests.lib.support.federation import trusting, wait_for
-from tests.lib.support.nodes import RunningNode
+from tests.lib.support.nodes import RunningNode, wake
 
 INTERESTS = (
     "sport.cycling",
@@ -59,7 +60,7 @@ async def add_resident(
     """A confirmed account with a saved profile, stored through the profile service (so
     the publication hooks run exactly as for a page)."""
     assert node.app is not None
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = Resident(
             email=email or f"{random.getrandbits(64):x}@example.org",
             password_hash="!",
@@ -70,19 +71,17 @@ async def add_resident(
         )
         session.add(resident)
         await session.flush()
-        await profiles.save_profile(session, resident, profile)
+        await profiles.save_profile(session, resident, profile, node.app[PUBLISHER])
         resident_id = resident.id
-    wake(node.app)
     return resident_id
 
 
 async def set_paused(node: RunningNode, resident_id: int, paused: bool) -> None:
     assert node.app is not None
-    async with transaction(node.app[appkeys.SESSIONS]) as session:
+    async with node.app[appkeys.DATABASE].write() as session:
         resident = await session.get(Resident, resident_id)
         assert resident is not None
-        await profiles.set_paused(session, resident, paused)
-    wake(node.app)
+        await profiles.set_paused(session, resident, paused, node.app[PUBLISHER])
 
 
 def person(
@@ -132,7 +131,7 @@ async def delivered(node: RunningNode, within: float = 30.0) -> None:
 
     async def empty() -> bool:
         wake(app)
-        async with app[appkeys.SESSIONS]() as session:
+        async with app[appkeys.DATABASE].read() as session:
             waiting = await session.scalar(
                 select(OutboxActivity.id)
                 .where(OutboxActivity.state.in_(("pending", "sending")))
@@ -155,7 +154,7 @@ async def acquainted(a: RunningNode, b: RunningNode) -> None:
 async def peer_id(node: RunningNode, other: RunningNode | str) -> int:
     assert node.app is not None
     actor = other if isinstance(other, str) else other.config.actor_url
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         found = await session.scalar(select(Peer.id).where(Peer.actor_url == actor))
     assert found is not None, actor
     return found
@@ -163,18 +162,21 @@ async def peer_id(node: RunningNode, other: RunningNode | str) -> int:
 
 async def sync(node: RunningNode, other: RunningNode) -> SyncResult:
     assert node.app is not None
-    return await sync_from_app(node.app, await peer_id(node, other))
+    app = node.app
+    return await sync_peer(
+        app[appkeys.DATABASE], app[FETCHER], await peer_id(node, other), app[VECTOR_STATS]
+    )
 
 
 async def recompute(node: RunningNode) -> list[RecomputeResult]:
     assert node.app is not None
-    return await recompute_all(node.app[appkeys.SESSIONS], node.app[MATCHING])
+    return await recompute_all(node.app[appkeys.DATABASE], node.app[MATCHING])
 
 
 async def remote_vectors(node: RunningNode) -> dict[str, dict[str, Any]]:
     """Actor URL → stored vector, everything ``node`` holds of its peers."""
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         rows = await session.execute(select(RemoteProfile.actor_url, RemoteProfile.vector))
         return {actor: vector for actor, vector in rows}
 
@@ -182,7 +184,7 @@ async def remote_vectors(node: RunningNode) -> dict[str, dict[str, Any]]:
 async def pseudonym_urls(node: RunningNode, resident_id: int) -> dict[str, str]:
     """Peer actor URL → the resident's current pseudonym actor URL towards it."""
     assert node.app is not None
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         rows = await session.execute(
             select(Peer.actor_url, Pseudonym.pseudonym)
             .join(Peer, Peer.id == Pseudonym.peer_id)
@@ -207,7 +209,7 @@ async def matches(
     mine = aliased(Pseudonym)
     suggestions: dict[tuple[str, str], float] = {}
     twins: set[tuple[str, str, float]] = set()
-    async with node.app[appkeys.SESSIONS]() as session:
+    async with node.app[appkeys.DATABASE].read() as session:
         for model in (Suggestion, Twin):
             rows = await session.execute(
                 select(mine.pseudonym, RemoteProfile.actor_url, model.score)
