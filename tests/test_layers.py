@@ -156,3 +156,119 @@ def test_the_checker_resolves_relative_guarded_and_dynamic_imports(tmp_path: Pat
     assert ("sqlalchemy.ext.asyncio", True) in found
     assert ("json", False) in found
     assert ("node.contacts.consent", False) in found
+
+
+# -- inside node/ ------------------------------------------------------------------------
+
+# Only these kinds of node module may speak aiohttp: a feature's wiring (setup), its
+# typed app keys, its HTTP endpoints, its inbox handlers and its workers; plus the
+# app factory, the inbox endpoint, request logging, the CLI and the demo (which run
+# apps). Everything else is domain code that takes its collaborators as arguments.
+AIOHTTP_ALLOWED_NAMES = ("setup", "appkeys", "inbox")
+AIOHTTP_ALLOWED_SUFFIXES = ("_endpoints", "endpoints", "handlers", "_handlers", "worker")
+AIOHTTP_ALLOWED_MODULES = frozenset({"node.app", "node.runtime.logs"})
+AIOHTTP_ALLOWED_PACKAGES = ("node.cli", "node.demo")
+
+
+def _may_import_aiohttp(module: str) -> bool:
+    leaf = module.rsplit(".", 1)[-1]
+    return (
+        module in AIOHTTP_ALLOWED_MODULES
+        or module.startswith(AIOHTTP_ALLOWED_PACKAGES)
+        or leaf in AIOHTTP_ALLOWED_NAMES
+        or leaf.endswith(AIOHTTP_ALLOWED_SUFFIXES)
+    )
+
+
+def test_node_domain_modules_import_no_aiohttp() -> None:
+    violations = [
+        str(found)
+        for file in modules_of("node")
+        if not _may_import_aiohttp(module_name(file))
+        for found in imports(file)
+        if found.module.split(".")[0] == "aiohttp" and not found.type_only
+    ]
+    assert not violations, "\n".join(violations)
+
+
+def test_no_module_reaches_into_another_packages_private_module() -> None:
+    """``_name`` modules are private to their package: matching's block arithmetic,
+    federation's signature internals, a CLI command's helpers."""
+    violations = []
+    for package in (*PACKAGES, "benchmarks"):
+        for file in modules_of(package):
+            here = module_name(file)
+            if file.name != "__init__.py":
+                here = here.rpartition(".")[0]
+            for found in imports(file):
+                parts = found.module.split(".")
+                for depth, part in enumerate(parts):
+                    owner = ".".join(parts[:depth])
+                    if part.startswith("_") and not part.startswith("__") and depth:
+                        if not (here + ".").startswith(owner + "."):
+                            violations.append(str(found))
+                        break
+    assert not violations, "\n".join(violations)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    known = {module_name(file): file for package in PACKAGES for file in modules_of(package)}
+    graph: dict[str, set[str]] = {}
+    for name, file in known.items():
+        targets = set()
+        for found in imports(file):
+            if found.type_only:
+                continue
+            module = found.module
+            while module and module not in known:
+                module = module.rpartition(".")[0]
+            # a module's own packages are imported before it anyway: not an edge
+            if module and module != name and not name.startswith(module + "."):
+                targets.add(module)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    cycles = _cycles(_module_graph())
+    assert not cycles, "\n".join(" ⇄ ".join(cycle) for cycle in cycles)
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
