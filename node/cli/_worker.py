@@ -1,4 +1,4 @@
-"""``zwilling worker``: only the background workers (delivery, inbox retry), no HTTP."""
+"""``zwilling worker``: only the background workers, no HTTP."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from node.runtime.keys import KeyFileError, NodeKeys, load_keys
 from node.runtime.logs import configure_logging
 
 WORKER_HELP = """\
-Runs the delivery worker (sends queued activities to peers, retrying for days)
-and the inbox worker (re-applies stored activities whose handler failed),
-without serving HTTP. Stops cleanly on SIGINT or SIGTERM; whatever is queued
+Runs the node's background workers without serving HTTP: delivery (sends
+queued activities to peers, retrying for days), inbox retry (re-applies stored
+activities whose handler failed), matching (recomputes twins and suggestions)
+and message notifications. Stops cleanly on SIGINT or SIGTERM; whatever is queued
 stays queued, and a worker killed outright (kill -9) loses nothing either:
 its claimed rows are taken up again when their lease runs out.
 
