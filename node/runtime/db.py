@@ -5,7 +5,7 @@ units of work every caller — page, inbox handler, worker, CLI — runs in.
 success, rolls back on any exception, and only after a successful commit hands
 the domain events recorded on it to their subscribers (wake delivery, refresh
 suggestions, send mail). ``Database.read()`` is for pages and lookups that only
-read: it never takes the write lock, and the database refuses a write in it.
+read: it never takes the write lock (and SQLite refuses a write in it).
 
 On SQLite a writing unit opens with ``BEGIN IMMEDIATE``: taking the write lock at
 the start avoids two readers that both later want to write deadlocking, and the
@@ -100,8 +100,8 @@ class Database:
             writing = engine.execution_options(**{_UNIT: "write"})
             reading = engine.execution_options(**{_UNIT: "read"})
         else:
-            writing = engine
-            reading = engine.execution_options(postgresql_readonly=True)
+            # PostgreSQL readers never wait for writers; a handler's check may lock rows.
+            writing = reading = engine
         self._writers = async_sessionmaker(writing, class_=UnitOfWork, expire_on_commit=False)
         self._readers = async_sessionmaker(reading, class_=UnitOfWork, expire_on_commit=False)
 
