@@ -108,8 +108,8 @@ portal_name = "MeinZwilling"
 
 async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: Any) -> None:
     """Keys, schema, and the benchmark peer with its key pinned (as 'peer add' does)."""
-    from node.federation import peers as repo
     from node.models import utcnow
+    from node.peers import registry as repo
     from node.runtime import migrate
     from node.runtime.config import load_config
     from node.runtime.db import create_engine, session_factory, transaction

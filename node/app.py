@@ -24,6 +24,7 @@ from node import VERSION
 from node.contacts import setup as contacts
 from node.federation import setup as federation
 from node.matches import setup as matches
+from node.peers import setup as peers
 from node.runtime import appkeys
 from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
@@ -37,7 +38,13 @@ log = logging.getLogger(__name__)
 
 Extension = Callable[[web.Application], None]
 EXTENSION_GROUP = "zwilling.extensions"
-FEATURES: tuple[Extension, ...] = (federation.setup, vectors.setup, matches.setup, contacts.setup)
+FEATURES: tuple[Extension, ...] = (
+    peers.setup,
+    federation.setup,
+    vectors.setup,
+    matches.setup,
+    contacts.setup,
+)
 
 
 def installed_extensions() -> list[Extension]:

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from federation.keys import fingerprint
 from node.cli._common import CommandError, add_command, config_from
-from node.federation.peers import usable
 from node.models import Peer, PeerKey, utcnow
+from node.peers.registry import usable
 from node.runtime import migrate
 from node.runtime.config import Config
 from node.runtime.db import Database, create_engine

@@ -12,10 +12,10 @@ import httpx
 from federation.actors import ActorInfo, ActorKey
 from node import VERSION
 from node.cli._common import CommandError, add_command, config_from, database
-from node.federation import peer_admin
-from node.federation import peers as repo
-from node.federation.peer_refresh import main_key_id
 from node.models import utcnow
+from node.peers import admin as peer_admin
+from node.peers import registry as repo
+from node.peers.refresh import main_key_id
 from node.runtime.config import Config
 from node.runtime.keys import KeyFileError, load_keys
 

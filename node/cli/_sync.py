@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from node import VERSION
 from node.cli._common import CommandError, add_command, config_from, database
-from node.federation.peer_fetch import fetch_json
-from node.federation.peer_refresh import main_key_id
 from node.models import Peer
+from node.peers.fetch import fetch_json
+from node.peers.refresh import main_key_id
 from node.runtime.config import Config
 from node.runtime.keys import KeyFileError, load_keys
 from node.vectors.remote import VectorStats

@@ -4,9 +4,8 @@ transaction.
 
 The resident's side (``request_contact``, ``answer_request``, ``withdraw``,
 ``block``) sends ``Follow``, ``Accept`` / ``Reject``, ``Undo`` (or ``Reject`` after
-having accepted) and ``Block``. The peer's side (``received_*``) applies the same
-activities coming in; they tolerate any order and repetition, because that is how a
-network delivers. Declining, withdrawing, blocking and leaving end a pair for good.
+having accepted) and ``Block``; the peer's side is :mod:`node.contacts.remote_consent`.
+Declining, withdrawing, blocking and leaving end a pair for good.
 
 The moment both sides say yes, this node reveals its resident to the other (the
 ``Update`` of the contact-scoped ``Person``), once; nothing personal is sent before.
@@ -14,17 +13,16 @@ The moment both sides say yes, this node reveals its resident to the other (the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
 from node.contacts import wire
 from node.federation import outbox
-from node.models import Contact, Message, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
+from node.models import Contact, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
 
 ENDED_CONSENTS = (CONSENT_DECLINED, CONSENT_WITHDRAWN)
@@ -99,7 +97,7 @@ async def pair(session: AsyncSession, local_actor: str, remote_actor: str) -> Co
     )
 
 
-async def _pair_or_new(
+async def pair_or_new(
     session: AsyncSession, resident_id: int, peer_id: int, local_actor: str, remote_actor: str
 ) -> Contact:
     found = await pair(session, local_actor, remote_actor)
@@ -173,7 +171,7 @@ async def request_contact(
     if pseudonym is None:
         raise ContactError("not_published")
     local_actor = pseudonyms.actor_url(base_url, pseudonym)
-    contact = await _pair_or_new(session, resident.id, remote.peer_id, local_actor, remote_actor)
+    contact = await pair_or_new(session, resident.id, remote.peer_id, local_actor, remote_actor)
     _require_open(contact)
     if contact.my_consent in ENDED_CONSENTS or contact.their_consent in ENDED_CONSENTS:
         raise ContactError("ended")
@@ -184,7 +182,7 @@ async def request_contact(
     await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
     contact.my_follow_id = activity["id"]
     _set_mine(contact, CONSENT_YES, now)
-    await _reveal_if_mutual(session, base_url, contact, now)
+    await reveal_if_mutual(session, base_url, contact, now)
     return contact
 
 
@@ -207,7 +205,7 @@ async def answer_request(
     )
     await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
     _set_mine(contact, CONSENT_YES if accept else CONSENT_DECLINED, now)
-    await _reveal_if_mutual(session, base_url, contact, now)
+    await reveal_if_mutual(session, base_url, contact, now)
     return contact
 
 
@@ -272,7 +270,7 @@ def _set_mine(contact: Contact, consent: str, now: datetime) -> None:
     contact.updated_at = now
 
 
-async def _reveal_if_mutual(
+async def reveal_if_mutual(
     session: AsyncSession, base_url: str, contact: Contact, now: datetime
 ) -> None:
     """On the first moment of mutual consent, send this side's name (and about-text,
@@ -289,171 +287,3 @@ async def _reveal_if_mutual(
         base_url, contact.local_actor, contact.remote_actor, resident.display_name, about, now
     )
     await outbox.enqueue(session, peer=contact.peer_id, activity=activity)
-
-
-# The peer resident's actions, as activities arrive (inbox handlers call these).
-
-
-def _newer(contact: Contact, moment: datetime) -> bool:
-    """Whether an activity written at ``moment`` is newer than the last that changed the
-    peer resident's side (their node's clock orders their own activities)."""
-    return contact.their_consent_at is None or moment > contact.their_consent_at
-
-
-def _set_theirs(contact: Contact, consent: str, moment: datetime) -> None:
-    contact.their_consent = consent
-    contact.their_consent_at = moment
-    contact.updated_at = utcnow()
-
-
-async def received_follow(
-    session: AsyncSession,
-    base_url: str,
-    resident_id: int,
-    peer: Peer,
-    *,
-    follow_id: str,
-    local_actor: str,
-    remote_actor: str,
-    moment: datetime,
-) -> Contact:
-    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
-        return contact  # ended pairs stay ended; an Undo that came first wins
-    if contact.their_consent == CONSENT_YES and contact.their_follow_id == follow_id:
-        return contact
-    if not _newer(contact, moment) and contact.their_consent != CONSENT_NONE:
-        return contact
-    contact.their_follow_id = follow_id
-    _set_theirs(contact, CONSENT_YES, moment)
-    await _reveal_if_mutual(session, base_url, contact, utcnow())
-    return contact
-
-
-async def received_accept(
-    session: AsyncSession,
-    base_url: str,
-    resident_id: int,
-    peer: Peer,
-    *,
-    local_actor: str,
-    remote_actor: str,
-    moment: datetime,
-) -> Contact:
-    """The peer resident says yes. Kept even if this side's request is not known (yet):
-    it is their consent only, and contact needs this side's yes as well."""
-    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
-        return contact
-    if _newer(contact, moment) or contact.their_consent == CONSENT_NONE:
-        _set_theirs(contact, CONSENT_YES, moment)
-        await _reveal_if_mutual(session, base_url, contact, utcnow())
-    return contact
-
-
-async def received_reject(
-    session: AsyncSession,
-    resident_id: int,
-    peer: Peer,
-    *,
-    local_actor: str,
-    remote_actor: str,
-    moment: datetime,
-) -> Contact:
-    """No to this side's request, or, after a yes, the end of the contact. A no is
-    final whenever it arrives, so it needs no ordering (nor a correct clock)."""
-    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if contact.their_consent in ENDED_CONSENTS:
-        return contact
-    ended = CONSENT_WITHDRAWN if contact.their_consent == CONSENT_YES else CONSENT_DECLINED
-    _set_theirs(contact, ended, max(moment, contact.their_consent_at or moment))
-    return contact
-
-
-async def received_undo(
-    session: AsyncSession,
-    resident_id: int,
-    peer: Peer,
-    *,
-    follow_id: str,
-    local_actor: str,
-    remote_actor: str,
-    moment: datetime,
-) -> Contact:
-    """The peer resident takes back their request. If the request has not arrived yet,
-    the withdrawal is kept and the late request will find the pair ended."""
-    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if contact.their_follow_id not in (None, follow_id):
-        return contact  # undoes a request this node never took as current
-    contact.their_follow_id = follow_id
-    if contact.their_consent != CONSENT_WITHDRAWN:
-        _set_theirs(contact, CONSENT_WITHDRAWN, max(moment, contact.their_consent_at or moment))
-    return contact
-
-
-async def received_block(
-    session: AsyncSession, resident_id: int, peer: Peer, *, local_actor: str, remote_actor: str
-) -> Contact:
-    contact = await _pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if not contact.blocked_by_them:
-        contact.blocked_by_them = True
-        contact.updated_at = utcnow()
-    return contact
-
-
-async def received_reveal(
-    session: AsyncSession, contact: Contact, person: wire.RevealedPerson, moment: datetime
-) -> None:
-    """Store the other's name and about-text (the newest reveal wins)."""
-    if contact.revealed_at is not None and moment <= contact.revealed_at:
-        return
-    contact.their_name = person.name
-    contact.their_about = person.about
-    contact.revealed_at = moment
-    contact.updated_at = utcnow()
-
-
-# Departures.
-
-
-async def remote_resident_left(session: AsyncSession, actor_url: str) -> None:
-    """A peer withdrew one of its pseudonyms (the resident deleted the account, was
-    suspended, paused or reset): every pair with it ends, what it revealed is dropped
-    with the messages its resident wrote, and the resident here sees that it is gone.
-
-    Called by the handler of the pseudonym's ``Delete``, in its transaction.
-    """
-    contacts = (
-        await session.scalars(
-            select(Contact).where(
-                Contact.remote_actor == actor_url, Contact.remote_deleted_at.is_(None)
-            )
-        )
-    ).all()
-    if not contacts:
-        return
-    now = utcnow()
-    ids = [contact.id for contact in contacts]
-    await session.execute(
-        delete(Message).where(Message.contact_id.in_(ids), Message.direction == "in")
-    )
-    for contact in contacts:
-        contact.remote_deleted_at = now
-        contact.their_name = None
-        contact.their_about = None
-        contact.updated_at = now
-    await session.flush()
-
-
-async def pseudonyms_withdrawn(session: AsyncSession, actor_urls: Iterable[str]) -> None:
-    """This node withdrew pseudonyms of its own (each with a ``Delete`` to the peer, who
-    ends the pairs): end them here too, so that both copies agree for good."""
-    urls = list(actor_urls)
-    if not urls:
-        return
-    await session.execute(
-        update(Contact)
-        .where(Contact.local_actor.in_(urls), Contact.left_at.is_(None))
-        .values(left_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )

@@ -16,7 +16,7 @@ from datetime import datetime
 from aiohttp import web
 
 from node.contacts import consent as contacts
-from node.contacts import messages, reports, wire
+from node.contacts import messages, remote_consent, reports, wire
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.models import Contact
 from node.runtime import appkeys
@@ -81,7 +81,7 @@ class Follows(_PairHandler):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await contacts.received_follow(
+        await remote_consent.received_follow(
             ctx.session,
             _base(ctx),
             resident_id,
@@ -107,7 +107,7 @@ class Accepts(_Answers):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await contacts.received_accept(
+        await remote_consent.received_accept(
             ctx.session,
             _base(ctx),
             resident_id,
@@ -122,7 +122,7 @@ class Rejects(_Answers):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await contacts.received_reject(
+        await remote_consent.received_reject(
             ctx.session,
             resident_id,
             ctx.peer,
@@ -145,7 +145,7 @@ class Undos(_PairHandler):
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
         follow = wire.embedded_follow(ctx.activity)
-        await contacts.received_undo(
+        await remote_consent.received_undo(
             ctx.session,
             resident_id,
             ctx.peer,
@@ -163,7 +163,7 @@ class Blocks(_PairHandler):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await contacts.received_block(
+        await remote_consent.received_block(
             ctx.session, resident_id, ctx.peer, local_actor=local_actor, remote_actor=_actor(ctx)
         )
 
@@ -197,7 +197,7 @@ class Reveals(ActivityHandler):
         if contact is None or not contacts.is_mutual(contact):
             return  # ended between check and apply: keep nothing
         moment = wire.published(ctx.activity, ctx.received_at)
-        await contacts.received_reveal(ctx.session, contact, person, moment)
+        await remote_consent.received_reveal(ctx.session, contact, person, moment)
 
 
 class Notes(ActivityHandler):

@@ -1,4 +1,4 @@
-"""Typed keys for what the node's side of the protocol holds in the running app."""
+"""Typed key for what the node's side of the protocol holds in the running app."""
 
 from __future__ import annotations
 
@@ -6,10 +6,5 @@ import asyncio
 
 from aiohttp import web
 
-from node.federation.peer_fetch import SignedFetcher
-from node.federation.peer_refresh import PeerRefresher
-
-FETCHER = web.AppKey("signed_fetcher", SignedFetcher)
-REFRESHER = web.AppKey("peer_refresher", PeerRefresher)
 # Set when rows were queued: the delivery worker looks now instead of at its next poll.
 DELIVERY_WAKE = web.AppKey("delivery_wake", asyncio.Event)

@@ -41,10 +41,11 @@ from federation.delivery import Outcome, classify, expired, parse_retry_after, r
 from federation.documents import ACTIVITY_JSON
 from federation.signatures import sign_request
 from node.federation import outbox_claims as repo
-from node.federation.appkeys import DELIVERY_WAKE, REFRESHER
-from node.federation.key_rotation import retired_keys
-from node.federation.peer_refresh import main_key_id
+from node.federation.appkeys import DELIVERY_WAKE
 from node.models import OutboxActivity, Peer, utcnow
+from node.peers.appkeys import REFRESHER
+from node.peers.key_rotation import retired_keys
+from node.peers.refresh import main_key_id
 from node.runtime import appkeys
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from federation.documents import (
     webfinger_document,
 )
 from node import VERSION
-from node.federation.key_rotation import node_actor_document
-from node.federation.peers import usable
 from node.models import Peer, PeerKey, Resident, utcnow
+from node.peers.key_rotation import node_actor_document
+from node.peers.registry import usable
 from node.runtime import appkeys
 from node.vectors.activities import context_document
 

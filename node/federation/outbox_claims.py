@@ -28,8 +28,8 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from node.federation.peers import usable
 from node.models import OutboxActivity, Peer, PeerKey
+from node.peers.registry import usable
 
 OPEN_STATES = ("pending", "sending")
 

@@ -27,11 +27,11 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy import select
 
-from node.federation.appkeys import FETCHER
 from node.matches.appkeys import MATCHING
 from node.matches.compute import recompute_all
 from node.matches.state import MatchingState
 from node.models import Peer
+from node.peers.appkeys import FETCHER
 from node.runtime import appkeys
 from node.vectors import publication as vector_publication
 from node.vectors import remote as remote_vectors

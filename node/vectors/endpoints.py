@@ -15,8 +15,8 @@ from aiohttp import web
 
 from federation.documents import ACTIVITYSTREAMS_CONTEXT
 from node import pseudonyms
-from node.federation.peer_endpoints import require_peer_signature
 from node.models import Peer
+from node.peers.endpoints import require_peer_signature
 from node.runtime import appkeys
 from node.vectors import pages as vector_pages
 from node.vectors.activities import CONTEXT_PATH, context_document

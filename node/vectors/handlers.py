@@ -15,7 +15,7 @@ from aiohttp import web
 
 from federation.proofs import ProofError
 from matching.wire import ProfileFormatError
-from node.contacts import consent as contacts
+from node.contacts import remote_consent
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.vectors import remote as remote_vectors
 from node.vectors.appkeys import VECTOR_STATS
@@ -80,9 +80,9 @@ class ProfileWithdrawals(ActivityHandler):
         stats = vector_stats(ctx.app)
         actor = str(target["id"])
         if await remote_vectors.store_withdrawal(ctx.session, ctx.peer, actor, deleted, stats):
-            await contacts.remote_resident_left(ctx.session, actor)
             ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
-        await contacts.remote_resident_left(ctx.session, str(target["id"]))
+        # Contacts end even when the vector was already gone (a late or repeated Delete).
+        await remote_consent.remote_resident_left(ctx.session, actor)
 
 
 def register(app: web.Application) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
-from node.contacts import consent as contacts
+from node.contacts import remote_consent
 from node.federation import outbox
 from node.models import Peer, Pseudonym, PublishedVector, Resident, Suggestion, Twin, utcnow
 from node.runtime.db import UnitOfWork
@@ -282,7 +282,7 @@ async def _send_deletes(
             if row.peer_id in by_id
         ],
     )
-    await contacts.pseudonyms_withdrawn(
+    await remote_consent.pseudonyms_withdrawn(
         session, [publisher.pseudonym_url(row.pseudonym) for row in rows]
     )
 

@@ -34,8 +34,8 @@ from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.taxonomy import load_taxonomy
 from matching.wire import ProfileFormatError, profile_from_json, profile_to_json
-from node.federation import peers as peer_repo
 from node.models import Peer, RemoteProfile, Tombstone, utcnow
+from node.peers import registry as peer_repo
 
 log = logging.getLogger(__name__)
 

@@ -20,16 +20,11 @@ from typing import Any
 from federation.proofs import ProofError
 from matching.profile import InterestProfile
 from matching.wire import ProfileFormatError
-from node.federation.peer_fetch import PeerFetchError
 from node.models import Peer, utcnow
+from node.peers.fetch import PeerFetchError
 from node.runtime.db import Database
 from node.vectors import remote as remote_vectors
-from node.vectors.remote import (
-    ForeignProfile,
-    ReconcileResult,
-    RemoteVectorsChanged,
-    VectorStats,
-)
+from node.vectors.remote import ForeignProfile, ReconcileResult, RemoteVectorsChanged, VectorStats
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from federation.keys import fingerprint, generate_ed25519_key, generate_rsa_key
 from federation.signatures import sign_request
-from node.federation.appkeys import FETCHER
-from node.federation.peer_endpoints import require_peer_signature
 from node.models import Peer
+from node.peers.appkeys import FETCHER
+from node.peers.endpoints import require_peer_signature
 from node.runtime import appkeys
 from support.databases import scratch_database
 from support.federation import (
@@ -80,8 +80,8 @@ async def test_config_peers_are_stored_and_their_pinned_keys_fetched(tmp_path: P
             fingerprint(cholet.keys.ed25519),
         }
         assert oldenburg.app is not None
-        from node.federation import peers as repo
         from node.models import utcnow
+        from node.peers import registry as repo
 
         async with oldenburg.app[appkeys.DATABASE].read() as session:
             keys = await repo.pinned_keys(session, peer.id, utcnow())

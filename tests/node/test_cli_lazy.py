@@ -26,13 +26,11 @@ HEAVY = ["numpy", "sqlalchemy", "aiohttp", "httpx", "pydantic", "alembic", "cryp
 
 # Runs main(argv) in a fresh interpreter and prints what it imported beyond startup.
 PROBE = """
-import json, sys
+import contextlib, json, sys
 before = set(sys.modules)
 from node.cli import main
-try:
+with contextlib.suppress(SystemExit):  # --help and usage errors end in SystemExit
     main(json.loads(sys.argv[1]))
-except SystemExit:
-    pass
 sys.stdout.flush()
 print("\\n" + json.dumps(sorted(set(sys.modules) - before)))
 """

@@ -120,7 +120,7 @@ async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: 
         async with httpx.AsyncClient() as client:
             gone = await client.get(towards_cholet, headers={"Accept": "application/activity+json"})
             assert gone.status_code == 401  # unsigned: peers only
-            from node.federation.peer_fetch import PeerFetchError
+            from node.peers.fetch import PeerFetchError
 
             try:
                 await signed_fetch(client, towards_cholet, cholet)

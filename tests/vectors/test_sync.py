@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from node.cli._sync import _sync as cli_sync
-from node.federation.peer_fetch import PeerFetchError
 from node.models import Peer, RemoteProfile, Tombstone, utcnow
+from node.peers.fetch import PeerFetchError
 from node.runtime import appkeys
 from support.federation import FAST, wait_for
 from support.nodes import node_pair

@@ -160,8 +160,8 @@ async def peer_row(node: RunningNode, actor_url: str) -> Peer:
 
 async def trusting(node: RunningNode, other: RunningNode) -> bool:
     """Whether ``node`` has fetched ``other``'s actor and pinned a key of it."""
-    from node.federation import peers as repo
     from node.models import utcnow
+    from node.peers import registry as repo
 
     assert node.app is not None
     async with node.app[appkeys.DATABASE].read() as session:
@@ -257,8 +257,8 @@ async def fake_peer(node: RunningNode, peer: ScriptedPeer, *, trusted: bool = Tr
     (and, when ``trusted``, a key of it pinned); returns its actor URL."""
     from federation.actors import ActorKey
     from federation.keys import fingerprint, public_key_pem
-    from node.federation import peers as repo
     from node.models import utcnow
+    from node.peers import registry as repo
 
     assert node.app is not None
     actor_url = f"{peer.url}/actor"

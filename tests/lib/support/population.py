@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from node.federation.appkeys import FETCHER
-from node.federation.peer_fetch import fetch_json
 from node.matches.appkeys import MATCHING
 from node.matches.compute import RecomputeResult, recompute_all
 from node.models import (
@@ -24,6 +22,8 @@ from node.models import (
     Twin,
     utcnow,
 )
+from node.peers.appkeys import FETCHER
+from node.peers.fetch import fetch_json
 from node.profiles import profiles
 from node.profiles.profiles import ProfileData
 from node.runtime import appkeys

@@ -22,9 +22,9 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 
 from federation.actors import ActorError, ActorInfo, parse_actor
-from node.federation import peers as repo
-from node.federation.peer_fetch import PeerFetchError, SignedFetcher
 from node.models import Peer
+from node.peers import registry as repo
+from node.peers.fetch import PeerFetchError, SignedFetcher
 from node.runtime.config import Config
 from node.runtime.db import Database
 

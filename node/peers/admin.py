@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.actors import ActorError, ActorInfo, ActorKey, parse_actor
 from federation.documents import ACTIVITY_JSON, JRD_JSON
 from federation.keys import PrivateKey
-from node.federation import peers as repo
-from node.federation.peer_fetch import PeerFetchError, fetch_json
-from node.federation.peer_refresh import apply_actor
 from node.models import OutboxActivity, Peer
+from node.peers import registry as repo
+from node.peers.fetch import PeerFetchError, fetch_json
+from node.peers.refresh import apply_actor
 
 _ACCT = re.compile(r"^(?:acct:)?([A-Za-z0-9._~-]+)@([A-Za-z0-9.-]+(?::\d{1,5})?)$")
 

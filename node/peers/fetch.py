@@ -1,7 +1,7 @@
 """Signed GETs to peers (authorized fetch): :class:`SignedFetcher` fetches a JSON
 document from a peer, signed with this node's key, so that peer-only endpoints
 (vector pages, pseudonym actors) answer. The guard of this node's own peer-only
-endpoints is in :mod:`node.federation.peer_endpoints`.
+endpoints is in :mod:`node.peers.endpoints`.
 """
 
 from __future__ import annotations

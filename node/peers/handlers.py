@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from federation.actors import ActorError, parse_actor
-from node.federation import peers as repo
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected
-from node.federation.peer_refresh import apply_actor
 from node.models import utcnow
+from node.peers import registry as repo
+from node.peers.refresh import apply_actor
 from node.runtime import appkeys
 
 
