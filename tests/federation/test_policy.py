@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -15,23 +14,11 @@ from federation.signatures import (
     format_duration,
     parse_signature,
     sign_request,
-    sign_request_rfc9421,
     verify_request,
 )
+from tests.federation.signing import BODY, KEY_ID, NOW, URL, cavage_headers, rfc9421_headers
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 DATE = "Sat, 01 Mar 2025 12:00:00 GMT"
-URL = "https://cholet.example/inbox"
-BODY = b'{"type": "Follow", "id": "https://oldenburg.example/a/1"}'
-KEY_ID = "https://oldenburg.example/actor#main-key"
-
-
-def _cavage(key: rsa.RSAPrivateKey, body: bytes = BODY, now: datetime = NOW) -> dict[str, str]:
-    return sign_request("POST", URL, {}, body, key_id=KEY_ID, private_key=key, now=now)
-
-
-def _rfc9421(key: Any, body: bytes = BODY, now: datetime = NOW) -> dict[str, str]:
-    return sign_request_rfc9421("POST", URL, {}, body, key_id=KEY_ID, private_key=key, now=now)
 
 
 def _reason(call: Callable[[], object]) -> str:
@@ -42,7 +29,7 @@ def _reason(call: Callable[[], object]) -> str:
 
 
 def test_cavage_round_trip(node_rsa_key: rsa.RSAPrivateKey) -> None:
-    headers = _cavage(node_rsa_key)
+    headers = cavage_headers(node_rsa_key)
     parsed = verify_request(
         "POST", "/inbox", headers, BODY, public_key=node_rsa_key.public_key(), now=NOW
     )
@@ -55,11 +42,11 @@ def test_rfc9421_round_trip(
     kind: str, node_rsa_key: rsa.RSAPrivateKey, node_ed25519_key: ed25519.Ed25519PrivateKey
 ) -> None:
     key = node_ed25519_key if kind == "ed25519" else node_rsa_key
-    verify_request("POST", URL, _rfc9421(key), BODY, public_key=key.public_key(), now=NOW)
+    verify_request("POST", URL, rfc9421_headers(key), BODY, public_key=key.public_key(), now=NOW)
 
 
 def test_a_parsed_signature_can_be_passed_in(node_rsa_key: rsa.RSAPrivateKey) -> None:
-    headers = _cavage(node_rsa_key)
+    headers = cavage_headers(node_rsa_key)
     parsed = parse_signature("POST", "/inbox", headers)
     assert (
         verify_request(
@@ -216,7 +203,7 @@ def test_rfc9421_created_parameter_stands_in_for_date(
 def test_date_outside_the_window_names_the_skew(
     sender_offset: timedelta, expected: str, node_rsa_key: rsa.RSAPrivateKey
 ) -> None:
-    headers = _cavage(node_rsa_key, now=NOW + sender_offset)
+    headers = cavage_headers(node_rsa_key, now=NOW + sender_offset)
     reason = _reason(
         lambda: verify_request(
             "POST", "/inbox", headers, BODY, public_key=node_rsa_key.public_key(), now=NOW
@@ -227,7 +214,7 @@ def test_date_outside_the_window_names_the_skew(
 
 def test_date_exactly_at_the_window_edge_passes(node_rsa_key: rsa.RSAPrivateKey) -> None:
     for offset in (timedelta(hours=1), -timedelta(hours=1)):
-        headers = _cavage(node_rsa_key, now=NOW + offset)
+        headers = cavage_headers(node_rsa_key, now=NOW + offset)
         verify_request(
             "POST", "/inbox", headers, BODY, public_key=node_rsa_key.public_key(), now=NOW
         )
@@ -236,7 +223,7 @@ def test_date_exactly_at_the_window_edge_passes(node_rsa_key: rsa.RSAPrivateKey)
 def test_window_is_configurable_in_seconds_or_as_timedelta(
     node_rsa_key: rsa.RSAPrivateKey,
 ) -> None:
-    headers = _cavage(node_rsa_key, now=NOW - timedelta(minutes=10))
+    headers = cavage_headers(node_rsa_key, now=NOW - timedelta(minutes=10))
     verify_request(
         "POST",
         "/inbox",
@@ -299,7 +286,7 @@ def test_expired_rfc9421_signature_is_refused(
 
 
 def test_cavage_digest_must_match_the_received_body(node_rsa_key: rsa.RSAPrivateKey) -> None:
-    headers = _cavage(node_rsa_key)
+    headers = cavage_headers(node_rsa_key)
     reason = _reason(
         lambda: verify_request(
             "POST", "/inbox", headers, BODY + b" ", public_key=node_rsa_key.public_key(), now=NOW
@@ -311,7 +298,7 @@ def test_cavage_digest_must_match_the_received_body(node_rsa_key: rsa.RSAPrivate
 def test_rfc9421_content_digest_must_match_the_received_body(
     node_ed25519_key: ed25519.Ed25519PrivateKey,
 ) -> None:
-    headers = _rfc9421(node_ed25519_key)
+    headers = rfc9421_headers(node_ed25519_key)
     reason = _reason(
         lambda: verify_request(
             "POST", URL, headers, BODY.upper(), public_key=node_ed25519_key.public_key(), now=NOW
@@ -323,7 +310,7 @@ def test_rfc9421_content_digest_must_match_the_received_body(
 def test_a_wrong_key_is_refused(
     node_rsa_key: rsa.RSAPrivateKey, node_ed25519_key: ed25519.Ed25519PrivateKey
 ) -> None:
-    headers = _cavage(node_rsa_key)
+    headers = cavage_headers(node_rsa_key)
     reason = _reason(
         lambda: verify_request(
             "POST", "/inbox", headers, BODY, public_key=node_ed25519_key.public_key(), now=NOW
@@ -336,7 +323,7 @@ def test_unknown_algorithm_malformed_and_unsigned_requests(
     node_rsa_key: rsa.RSAPrivateKey,
 ) -> None:
     public = node_rsa_key.public_key()
-    headers = _cavage(node_rsa_key)
+    headers = cavage_headers(node_rsa_key)
     unknown = headers | {"Signature": headers["Signature"].replace("rsa-sha256", "rsa-sha1")}
     assert "unsupported signature algorithm 'rsa-sha1'" in _reason(
         lambda: verify_request("POST", "/inbox", unknown, BODY, public_key=public, now=NOW)
@@ -359,7 +346,7 @@ def test_naive_now_is_a_programming_error(node_rsa_key: rsa.RSAPrivateKey) -> No
         verify_request(
             "POST",
             "/inbox",
-            _cavage(node_rsa_key),
+            cavage_headers(node_rsa_key),
             BODY,
             public_key=node_rsa_key.public_key(),
             now=datetime(2025, 1, 1),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -13,24 +11,9 @@ from hypothesis import strategies as st
 
 from federation.signatures import (
     SignatureError,
-    sign_request,
-    sign_request_rfc9421,
     verify_request,
 )
-
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
-URL = "https://cholet.example/inbox"
-BODY = b'{"type": "Follow", "id": "https://oldenburg.example/a/1"}'
-KEY_ID = "https://oldenburg.example/actor#main-key"
-
-
-def _cavage(key: rsa.RSAPrivateKey, body: bytes = BODY, now: datetime = NOW) -> dict[str, str]:
-    return sign_request("POST", URL, {}, body, key_id=KEY_ID, private_key=key, now=now)
-
-
-def _rfc9421(key: Any, body: bytes = BODY, now: datetime = NOW) -> dict[str, str]:
-    return sign_request_rfc9421("POST", URL, {}, body, key_id=KEY_ID, private_key=key, now=now)
-
+from tests.federation.signing import BODY, NOW, URL, cavage_headers, rfc9421_headers
 
 _slow = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -45,7 +28,7 @@ def test_any_body_round_trips_with_both_schemes(
     verify_request(
         "POST",
         "/inbox",
-        _cavage(node_rsa_key, body),
+        cavage_headers(node_rsa_key, body),
         body,
         public_key=node_rsa_key.public_key(),
         now=NOW,
@@ -53,7 +36,7 @@ def test_any_body_round_trips_with_both_schemes(
     verify_request(
         "POST",
         URL,
-        _rfc9421(node_ed25519_key, body),
+        rfc9421_headers(node_ed25519_key, body),
         body,
         public_key=node_ed25519_key.public_key(),
         now=NOW,
@@ -76,7 +59,7 @@ def test_any_changed_body_byte_is_refused(
         verify_request(
             "POST",
             URL,
-            _rfc9421(node_ed25519_key, body),
+            rfc9421_headers(node_ed25519_key, body),
             changed,
             public_key=node_ed25519_key.public_key(),
             now=NOW,
@@ -85,7 +68,7 @@ def test_any_changed_body_byte_is_refused(
         verify_request(
             "POST",
             "/inbox",
-            _cavage(node_rsa_key, body),
+            cavage_headers(node_rsa_key, body),
             changed,
             public_key=node_rsa_key.public_key(),
             now=NOW,
@@ -97,7 +80,7 @@ def test_any_changed_body_byte_is_refused(
 def test_any_changed_signature_byte_is_refused(
     data: st.DataObject, node_ed25519_key: ed25519.Ed25519PrivateKey
 ) -> None:
-    headers = _rfc9421(node_ed25519_key)
+    headers = rfc9421_headers(node_ed25519_key)
     label, _, value = headers["Signature"].partition("=")
     raw = bytearray(base64.b64decode(value.strip(":")))
     raw[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
