@@ -78,7 +78,7 @@ class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
                     del self._modules[registered]
                 if registered in self._name_parser_map:
                     self._name_parser_map[registered] = parser
-        return self._name_parser_map[name]
+        return cast(argparse.ArgumentParser, self._name_parser_map[name])
 
     def __call__(
         self,

@@ -14,16 +14,19 @@ The moment both sides say yes, this node reveals its resident to the other (the
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.vocabulary import Reject, Undo
 from node import pseudonyms
 from node.contacts import wire
 from node.federation import outbox
 from node.models import Contact, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
+from node.runtime.db import UnitOfWork
 
 ENDED_CONSENTS = (CONSENT_DECLINED, CONSENT_WITHDRAWN)
 
@@ -158,7 +161,7 @@ async def local_resident_for(
 
 
 async def request_contact(
-    session: AsyncSession, base_url: str, resident: Resident, remote_actor: str
+    session: UnitOfWork, base_url: str, resident: Resident, remote_actor: str
 ) -> Contact:
     """Ask a suggested peer resident for contact (``Follow``); mutual at once if they
     asked first. Asking again changes nothing."""
@@ -187,7 +190,7 @@ async def request_contact(
 
 
 async def answer_request(
-    session: AsyncSession, base_url: str, resident: Resident, contact_id: int, *, accept: bool
+    session: UnitOfWork, base_url: str, resident: Resident, contact_id: int, *, accept: bool
 ) -> Contact:
     """Say yes (``Accept``) or no (``Reject``) to a request received."""
     contact = await contact_of(session, resident, contact_id)
@@ -199,7 +202,7 @@ async def answer_request(
     if contact.my_consent != CONSENT_NONE:
         raise ContactError("already_answered")
     now = utcnow()
-    kind = "Accept" if accept else "Reject"
+    kind: Literal["Accept", "Reject"] = "Accept" if accept else "Reject"
     activity = wire.answer(
         base_url, kind, contact.local_actor, contact.remote_actor, contact.their_follow_id, now
     )
@@ -210,7 +213,7 @@ async def answer_request(
 
 
 async def withdraw(
-    session: AsyncSession, base_url: str, resident: Resident, contact_id: int
+    session: UnitOfWork, base_url: str, resident: Resident, contact_id: int
 ) -> Contact:
     """Take back one's yes: ``Undo`` of one's own request, or, for a request one had
     accepted, its ``Reject`` (the peer reads a Reject after a yes as withdrawal)."""
@@ -221,6 +224,7 @@ async def withdraw(
         raise ContactError("nothing_to_withdraw")
     now = utcnow()
     if not is_closed(contact):
+        activity: Undo | Reject
         if contact.my_follow_id is not None:
             activity = wire.undo(
                 base_url, contact.local_actor, contact.remote_actor, contact.my_follow_id, now
@@ -240,9 +244,7 @@ async def withdraw(
     return contact
 
 
-async def block(
-    session: AsyncSession, base_url: str, resident: Resident, contact_id: int
-) -> Contact:
+async def block(session: UnitOfWork, base_url: str, resident: Resident, contact_id: int) -> Contact:
     """End the pair for good and tell the peer (``Block``): no request, reveal or
     message of that pseudonym is taken any more, on either node."""
     contact = await contact_of(session, resident, contact_id)
@@ -271,7 +273,7 @@ def _set_mine(contact: Contact, consent: str, now: datetime) -> None:
 
 
 async def reveal_if_mutual(
-    session: AsyncSession, base_url: str, contact: Contact, now: datetime
+    session: UnitOfWork, base_url: str, contact: Contact, now: datetime
 ) -> None:
     """On the first moment of mutual consent, send this side's name (and about-text,
     if the resident chose to show it) to the other pseudonym only."""

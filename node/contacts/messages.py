@@ -33,7 +33,7 @@ def clean_body(raw: str) -> str:
 
 
 async def send_message(
-    session: AsyncSession, base_url: str, resident: Resident, contact_id: int, body: str
+    session: UnitOfWork, base_url: str, resident: Resident, contact_id: int, body: str
 ) -> Message:
     """Queue a message to the contact; ContactError ``not_mutual``, ``empty`` or
     ``too_long`` refuses it (this node never sends what the other would have to reject)."""

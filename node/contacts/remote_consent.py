@@ -16,6 +16,7 @@ from node.contacts import wire
 from node.contacts.consent import ENDED_CONSENTS, is_closed, pair_or_new, reveal_if_mutual
 from node.models import Contact, Message, Peer, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
+from node.runtime.db import UnitOfWork
 
 
 def _newer(contact: Contact, moment: datetime) -> bool:
@@ -31,7 +32,7 @@ def _set_theirs(contact: Contact, consent: str, moment: datetime) -> None:
 
 
 async def received_follow(
-    session: AsyncSession,
+    session: UnitOfWork,
     base_url: str,
     resident_id: int,
     peer: Peer,
@@ -55,7 +56,7 @@ async def received_follow(
 
 
 async def received_accept(
-    session: AsyncSession,
+    session: UnitOfWork,
     base_url: str,
     resident_id: int,
     peer: Peer,

@@ -20,6 +20,7 @@ from node.contacts import wire
 from node.contacts.consent import ContactError, contact_of
 from node.federation import outbox
 from node.models import Contact, Message, Peer, Report, Resident, utcnow
+from node.runtime.db import UnitOfWork
 
 REASONS: tuple[str, ...] = ("spam", "harassment", "inappropriate", "other")
 MAX_COMMENT = 2000
@@ -34,7 +35,7 @@ def _copy(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 async def file_report(
-    session: AsyncSession,
+    session: UnitOfWork,
     base_url: str,
     resident: Resident,
     contact_id: int,

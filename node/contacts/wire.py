@@ -10,17 +10,31 @@ side's consent changes only with a newer activity from that side.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Final, Literal, overload
 
 from federation.activities import MAX_URL_LENGTH, origin
 from federation.documents import ACTIVITYSTREAMS_CONTEXT
+from federation.vocabulary import (
+    Accept,
+    Block,
+    Create,
+    Flag,
+    Follow,
+    FollowCopy,
+    Note,
+    Person,
+    Reject,
+    Undo,
+    UpdatePerson,
+)
 
 MAX_MESSAGE_LENGTH = 5000
 MAX_NAME_LENGTH = 80
 MAX_ABOUT_LENGTH = 5000
-PLAIN_TEXT = "text/plain"
+PLAIN_TEXT: Final = "text/plain"
 
 
 class WireError(ValueError):
@@ -35,59 +49,121 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _activity(
-    base_url: str, kind: str, actor: str, to: str, target: Any, now: datetime
-) -> dict[str, Any]:
-    return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
-        "type": kind,
-        "actor": actor,
-        "to": [to],
-        "published": stamp(now),
-        "object": target,
-    }
+# Each builder spells its activity out (same keys, same order) so that the type
+# checker holds it to its type in federation.vocabulary.
 
 
-def follow_copy(follow_id: str, actor: str, target: str) -> dict[str, Any]:
+def follow_copy(follow_id: str, actor: str, target: str) -> FollowCopy:
     return {"id": follow_id, "type": "Follow", "actor": actor, "object": target}
 
 
-def follow(base_url: str, local: str, remote: str, now: datetime) -> dict[str, Any]:
+def follow(base_url: str, local: str, remote: str, now: datetime) -> Follow:
     """ "Yes, I'd like contact": nothing but the two pseudonyms."""
-    return _activity(base_url, "Follow", local, remote, remote, now)
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Follow",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": remote,
+    }
 
 
+@overload
 def answer(
-    base_url: str, kind: str, local: str, remote: str, follow_id: str, now: datetime
-) -> dict[str, Any]:
+    base_url: str, kind: Literal["Accept"], local: str, remote: str, follow_id: str, now: datetime
+) -> Accept: ...
+@overload
+def answer(
+    base_url: str, kind: Literal["Reject"], local: str, remote: str, follow_id: str, now: datetime
+) -> Reject: ...
+@overload
+def answer(
+    base_url: str,
+    kind: Literal["Accept", "Reject"],
+    local: str,
+    remote: str,
+    follow_id: str,
+    now: datetime,
+) -> Accept | Reject: ...
+def answer(
+    base_url: str,
+    kind: Literal["Accept", "Reject"],
+    local: str,
+    remote: str,
+    follow_id: str,
+    now: datetime,
+) -> Accept | Reject:
     """``Accept`` or ``Reject`` of the peer resident's ``Follow`` (``follow_id``)."""
-    return _activity(base_url, kind, local, remote, follow_copy(follow_id, remote, local), now)
+    if kind == "Accept":
+        return {
+            "@context": ACTIVITYSTREAMS_CONTEXT,
+            "id": new_id(base_url),
+            "type": "Accept",
+            "actor": local,
+            "to": [remote],
+            "published": stamp(now),
+            "object": follow_copy(follow_id, remote, local),
+        }
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Reject",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": follow_copy(follow_id, remote, local),
+    }
 
 
-def undo(base_url: str, local: str, remote: str, follow_id: str, now: datetime) -> dict[str, Any]:
+def undo(base_url: str, local: str, remote: str, follow_id: str, now: datetime) -> Undo:
     """Withdraw this side's own ``Follow``."""
-    return _activity(base_url, "Undo", local, remote, follow_copy(follow_id, local, remote), now)
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Undo",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": follow_copy(follow_id, local, remote),
+    }
 
 
-def block(base_url: str, local: str, remote: str, now: datetime) -> dict[str, Any]:
-    return _activity(base_url, "Block", local, remote, remote, now)
+def block(base_url: str, local: str, remote: str, now: datetime) -> Block:
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Block",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": remote,
+    }
 
 
 def reveal(
     base_url: str, local: str, remote: str, name: str, about: str | None, now: datetime
-) -> dict[str, Any]:
+) -> UpdatePerson:
     """The contact-scoped ``Person``: addressed to the other pseudonym only."""
-    person: dict[str, Any] = {"id": local, "type": "Person", "name": name[:MAX_NAME_LENGTH]}
+    person: Person = {"id": local, "type": "Person", "name": name[:MAX_NAME_LENGTH]}
     if about:
         person["summary"] = about[:MAX_ABOUT_LENGTH]
         person["mediaType"] = PLAIN_TEXT
-    return _activity(base_url, "Update", local, remote, person, now)
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Update",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": person,
+    }
 
 
-def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> dict[str, Any]:
+def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> Create:
     """A message: a ``Create`` of a plain-text ``Note``."""
-    message = {
+    message: Note = {
         "id": new_id(base_url, "notes"),
         "type": "Note",
         "attributedTo": local,
@@ -96,24 +172,37 @@ def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> di
         "content": body,
         "published": stamp(now),
     }
-    return _activity(base_url, "Create", local, remote, message, now)
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Create",
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+        "object": message,
+    }
 
 
-def flag(
-    base_url: str, remote: str, reason: str, note_ids: list[str], now: datetime
-) -> dict[str, Any]:
+def flag(base_url: str, remote: str, reason: str, note_ids: list[str], now: datetime) -> Flag:
     """A report forwarded to the reported resident's node, from the node itself (not
     the reporter's pseudonym) and with a reason code only: no free text crosses."""
-    activity = _activity(base_url, "Flag", f"{base_url}/actor", remote, remote, now)
-    activity["reason"] = reason
-    activity["messages"] = note_ids
-    return activity
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "type": "Flag",
+        "actor": f"{base_url}/actor",
+        "to": [remote],
+        "published": stamp(now),
+        "object": remote,
+        "reason": reason,
+        "messages": note_ids,
+    }
 
 
 # Reading what peers send.
 
 
-def published(activity: dict[str, Any], fallback: datetime) -> datetime:
+def published(activity: Mapping[str, object], fallback: datetime) -> datetime:
     """The author's time of the activity; ``fallback`` when missing or unreadable."""
     value = activity.get("published")
     if isinstance(value, str) and len(value) <= 64:
@@ -136,7 +225,7 @@ def url(value: object, field: str) -> str:
     return value
 
 
-def target_url(activity: dict[str, Any]) -> str:
+def target_url(activity: Mapping[str, object]) -> str:
     """The object of a ``Follow`` or ``Block``: a pseudonym actor URL."""
     target = activity.get("object")
     if isinstance(target, dict):
@@ -151,7 +240,7 @@ class FollowRef:
     target: str
 
 
-def embedded_follow(activity: dict[str, Any]) -> FollowRef:
+def embedded_follow(activity: Mapping[str, object]) -> FollowRef:
     target = activity.get("object")
     if not isinstance(target, dict) or target.get("type") != "Follow":
         raise WireError("object must be the Follow it answers")
@@ -162,7 +251,7 @@ def embedded_follow(activity: dict[str, Any]) -> FollowRef:
     )
 
 
-def addressee(activity: dict[str, Any]) -> str:
+def addressee(activity: Mapping[str, object]) -> str:
     """The one pseudonym a contact-scoped activity is addressed to."""
     to = activity.get("to")
     if isinstance(to, str):
@@ -180,7 +269,7 @@ class RevealedPerson:
     about: str | None
 
 
-def revealed_person(activity: dict[str, Any]) -> RevealedPerson:
+def revealed_person(activity: Mapping[str, object]) -> RevealedPerson:
     person = activity.get("object")
     if not isinstance(person, dict) or person.get("type") != "Person":
         raise WireError("object must be a Person")
@@ -201,7 +290,7 @@ class IncomingNote:
     body: str
 
 
-def incoming_note(activity: dict[str, Any]) -> IncomingNote:
+def incoming_note(activity: Mapping[str, object]) -> IncomingNote:
     message = activity.get("object")
     if not isinstance(message, dict) or message.get("type") != "Note":
         raise WireError("object must be a Note")

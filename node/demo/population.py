@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from node.demo.featured import FEATURED, MAYOR_INTERESTS, MAYOR_OCCUPATION, Role
 from node.demo.habits import (
@@ -281,7 +282,7 @@ def _with_mayor_values(draw: _Draw, residents: list[DemoResident]) -> list[DemoR
     def mayor_share(i: int) -> int:
         return sum(code in MAYOR_INTERESTS for code in residents[i].profile.interests)
 
-    def update(i: int, **changes: object) -> None:
+    def update(i: int, **changes: Any) -> None:
         residents[i] = replace(residents[i], profile=replace(residents[i].profile, **changes))
 
     for code in MAYOR_INTERESTS:

@@ -47,6 +47,7 @@ from node.peers.appkeys import REFRESHER
 from node.peers.key_rotation import retired_keys
 from node.peers.refresh import main_key_id
 from node.runtime import appkeys
+from node.runtime.config import FederationSection
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class DeliveryWorker:
         self._next_refresh = 0.0
 
     @property
-    def _federation(self) -> Any:
+    def _federation(self) -> FederationSection:
         return self.app[appkeys.CONFIG].federation
 
     def _lease(self) -> timedelta:
@@ -196,10 +197,10 @@ class DeliveryWorker:
                 claim.inbox_url, content=body, headers=headers
             )
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
-            return Attempt(Outcome.RETRY, None, error, None)
+            failure = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
+            return Attempt(Outcome.RETRY, None, failure, None)
         outcome = classify(response.status_code)
-        error = None
+        error: str | None = None
         if outcome is not Outcome.DELIVERED:
             error = f"HTTP {response.status_code}: {response.text[:MAX_ERROR_TEXT]}"
         retry_after = parse_retry_after(response.headers.get("Retry-After"), utcnow())

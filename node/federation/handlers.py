@@ -24,15 +24,15 @@ has not arrived yet (an ``Accept`` before its ``Follow``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.inbox import Rejected
 from node.models import Peer
+from node.runtime.db import UnitOfWork
 
 __all__ = [
     "HANDLERS",
@@ -49,11 +49,20 @@ __all__ = [
 class InboxContext:
     """Everything a handler may use; ``activity`` is the JSON object as received.
 
+    Only its generic shape is checked (:func:`federation.activities.parse_activity`: an
+    ``id`` URL, an ActivityStreams ``type``, an ``actor``, an ``object`` that is a URL or
+    a JSON object with a ``type``), so its values stay ``object`` here: a handler reads
+    its own kind through a parser (:mod:`node.contacts.wire`, ...) that checks the rest,
+    and never takes it for a :mod:`federation.vocabulary` type because of its ``type``.
+    It is read-only: it is what was stored, and what a proof inside it was computed over.
+
+    ``session`` is the unit of work of the inbox: the read-only one for ``check``, the
+    writing one for ``apply`` (which may queue activities and record events on it).
     ``key_fingerprint`` is the fingerprint of the pinned key that signed the request.
     """
 
-    session: AsyncSession
-    activity: dict[str, Any]
+    session: UnitOfWork
+    activity: Mapping[str, object]
     peer: Peer
     app: web.Application
     received_at: datetime
@@ -75,11 +84,13 @@ class ActivityHandler(ABC):
         """Make the change; runs in the transaction that marks the activity applied."""
 
 
-def object_type_of(activity: dict[str, Any]) -> str | None:
+def object_type_of(activity: Mapping[str, object]) -> str | None:
     """The key half that handlers are registered under: the object's type, if embedded."""
     target = activity.get("object")
-    if isinstance(target, dict) and isinstance(target.get("type"), str):
-        return target["type"]
+    if isinstance(target, dict):
+        kind = target.get("type")
+        if isinstance(kind, str):
+            return kind
     return None
 
 
@@ -98,7 +109,7 @@ class HandlerRegistry:
     def find(self, activity_type: str, object_type: str | None) -> ActivityHandler | None:
         return self._handlers.get((activity_type, object_type))
 
-    def lookup(self, activity: dict[str, Any]) -> ActivityHandler:
+    def lookup(self, activity: Mapping[str, object]) -> ActivityHandler:
         """The handler for ``activity``, or Rejected(400) when nobody handles it."""
         kind = activity.get("type")
         object_type = object_type_of(activity)

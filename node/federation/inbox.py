@@ -26,14 +26,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.activities import Activity
 from federation.delivery import expired, retry_delay
@@ -45,7 +44,7 @@ from node.models import InboxActivity, Peer, utcnow
 from node.peers import registry as peer_repo
 from node.peers.appkeys import REFRESHER
 from node.runtime import appkeys
-from node.runtime.db import is_sqlite
+from node.runtime.db import UnitOfWork, is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ class NodeInbox:
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
-        self._keys: dict[str, tuple[float, list[tuple[TrustedKey, datetime | None]]]] = {}
+        self._keys: dict[str, tuple[float, list[tuple[TrustedKey[Peer], datetime | None]]]] = {}
         self._sqlite = is_sqlite(app[appkeys.CONFIG].database_url)
         self._lock: asyncio.Lock | None = None
 
@@ -92,7 +91,7 @@ class NodeInbox:
 
     # -- PinnedKeys -----------------------------------------------------------------
 
-    async def keys_for(self, key_id: str, *, fresh: bool = False) -> Sequence[TrustedKey]:
+    async def keys_for(self, key_id: str, *, fresh: bool = False) -> Sequence[TrustedKey[Peer]]:
         found = await self._lookup(key_id, fresh=fresh)
         if found:
             return found
@@ -105,7 +104,7 @@ class NodeInbox:
             raise Rejected(503, "this node has not yet fetched the keys of your actor; retry")
         return []
 
-    async def _lookup(self, key_id: str, *, fresh: bool = False) -> list[TrustedKey]:
+    async def _lookup(self, key_id: str, *, fresh: bool = False) -> list[TrustedKey[Peer]]:
         now = utcnow()
         cached = self._keys.get(key_id)
         if fresh or cached is None or time.monotonic() - cached[0] > KEY_CACHE_SECONDS:
@@ -142,7 +141,7 @@ class NodeInbox:
         async with self._app[appkeys.DATABASE].read() as session:
             return await inbox_repo.seen(session, activity.id)
 
-    async def check(self, activity: Activity, signer: TrustedKey) -> None:
+    async def check(self, activity: Activity, signer: TrustedKey[Peer]) -> None:
         handler = registry(self._app).lookup(activity.document)
         if not _overrides_check(handler):
             return
@@ -162,7 +161,7 @@ class NodeInbox:
 
     # -- ActivityStore --------------------------------------------------------------------
 
-    async def store(self, activity: Activity, signer: TrustedKey) -> bool:
+    async def store(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
         now = utcnow()
         values: dict[str, Any] = {
             "activity_id": activity.id,
@@ -225,8 +224,8 @@ def _delay(app: web.Application, tries: int) -> float:
 
 async def _apply(
     app: web.Application,
-    session: AsyncSession,
-    activity: dict[str, Any],
+    session: UnitOfWork,
+    activity: Mapping[str, object],
     peer: Peer,
     received_at: datetime,
     fingerprint: str | None,

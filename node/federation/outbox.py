@@ -8,12 +8,13 @@ days. Nothing here talks to the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from sqlalchemy import insert, select
 
+from federation.vocabulary import KnownActivity
 from node.models import OutboxActivity, Peer, utcnow
 from node.runtime.db import UnitOfWork
 
@@ -23,11 +24,16 @@ class OutboxQueued:
     """Rows were queued: the delivery worker should look now, not at its next poll."""
 
 
+# What may be queued: one of the activities this product builds (federation.vocabulary),
+# or any other JSON object that carries an ``id`` and a ``type`` (checked when queued).
+OutgoingActivity: TypeAlias = KnownActivity | Mapping[str, object]
+
+
 class OutboxError(ValueError):
     """An activity that cannot be queued as given (a programming error, not bad input)."""
 
 
-def _check(activity: dict[str, Any]) -> tuple[str, str]:
+def _check(activity: OutgoingActivity) -> tuple[str, str]:
     activity_id = activity.get("id")
     kind = activity.get("type")
     if not isinstance(activity_id, str) or not activity_id:
@@ -43,7 +49,7 @@ async def enqueue(
     uow: UnitOfWork,
     *,
     peer: Peer | int,
-    activity: dict[str, Any],
+    activity: OutgoingActivity,
     sign_with: str | None = None,
 ) -> OutboxActivity:
     """Queue ``activity`` for ``peer``; it is sent once the caller's transaction commits.
@@ -68,7 +74,9 @@ async def enqueue(
     return row
 
 
-async def enqueue_many(uow: UnitOfWork, items: Iterable[tuple[Peer | int, dict[str, Any]]]) -> int:
+async def enqueue_many(
+    uow: UnitOfWork, items: Iterable[tuple[Peer | int, OutgoingActivity]]
+) -> int:
     """Queue many ``(peer, activity)`` pairs in one round trip (a publication touching
     thousands of residents would otherwise pay one per row). Rows to one peer keep the
     given order. Returns how many were queued."""
@@ -94,7 +102,7 @@ async def enqueue_many(uow: UnitOfWork, items: Iterable[tuple[Peer | int, dict[s
 
 async def enqueue_for_all_peers(
     uow: UnitOfWork,
-    build: Callable[[Peer], dict[str, Any] | None],
+    build: Callable[[Peer], OutgoingActivity | None],
     *,
     sign_with: str | None = None,
 ) -> Sequence[OutboxActivity]:

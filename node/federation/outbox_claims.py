@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,14 +34,14 @@ from node.peers.registry import usable
 OPEN_STATES = ("pending", "sending")
 
 
-def _claimable(now: datetime) -> object:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(OutboxActivity.state == "pending", OutboxActivity.next_try_at <= now),
         and_(OutboxActivity.state == "sending", OutboxActivity.lease_until <= now),
     )
 
 
-def _no_older_open_row() -> object:
+def _no_older_open_row() -> ColumnElement[bool]:
     older = aliased(OutboxActivity)
     return ~exists().where(
         older.peer_id == OutboxActivity.peer_id,
@@ -50,7 +50,7 @@ def _no_older_open_row() -> object:
     )
 
 
-def _peer_ready(now: datetime) -> object:
+def _peer_ready(now: datetime) -> ColumnElement[bool]:
     """The peer can receive: its inbox is known, a key of it is pinned, it is due."""
     return and_(
         Peer.inbox_url.is_not(None),

@@ -20,7 +20,9 @@ from node.runtime.config import Config
 
 
 def match_settings(config: Config) -> MatchSettings:
-    gates = {kind: frozenset(fits) for kind, fits in config.matching.kind_gates.items()}
+    gates: dict[str, frozenset[str]] = {
+        kind: frozenset(fits) for kind, fits in config.matching.kind_gates.items()
+    }
     return MatchSettings(kind_gates=gates, top_k=config.matching.top_k)
 
 

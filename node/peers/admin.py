@@ -12,10 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.actors import ActorError, ActorInfo, ActorKey, parse_actor
@@ -61,7 +62,7 @@ async def _webfinger(
                 (ACTIVITY_JSON, "application/ld+json")
             )
         ):
-            return link["href"]
+            return str(link["href"])
     raise PeerLookupError(f"WebFinger for {resource} has no ActivityPub self link")
 
 
@@ -142,11 +143,15 @@ async def remove(session: AsyncSession, peer: Peer) -> int:
 
 async def requeue_failed(session: AsyncSession, peer: Peer, now: datetime) -> int:
     """Queue the peer's failed deliveries again (after its admin fixed what refused them)."""
-    result = await session.execute(
-        update(OutboxActivity)
-        .where(OutboxActivity.peer_id == peer.id, OutboxActivity.state == "failed")
-        .values(state="pending", next_try_at=now, tries=0, created_at=now, last_error=None)
-        .execution_options(synchronize_session=False)
+    # An UPDATE executed on a session returns a CursorResult, which has the row count.
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(OutboxActivity)
+            .where(OutboxActivity.peer_id == peer.id, OutboxActivity.state == "failed")
+            .values(state="pending", next_try_at=now, tries=0, created_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        ),
     )
     peer.next_attempt_at = None
     return int(result.rowcount or 0)

@@ -22,7 +22,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -30,6 +29,7 @@ from sqlalchemy import update
 
 from federation.documents import ACTIVITYSTREAMS_CONTEXT, actor_document
 from federation.keys import fingerprint, generate_rsa_key, load_private_key_pem, public_key_pem
+from federation.vocabulary import ServiceActor, UpdateService
 from node.federation.outbox import enqueue_for_all_peers
 from node.models import OutboxActivity, utcnow
 from node.runtime.config import Config
@@ -39,7 +39,7 @@ from node.runtime.keys import RSA_FILE, NodeKeys, keys_dir
 RETIRED_PREFIX = "http-signature-rsa-retired-"
 
 
-def node_actor_document(config: Config, keys: NodeKeys) -> dict[str, Any]:
+def node_actor_document(config: Config, keys: NodeKeys) -> ServiceActor:
     return actor_document(
         base_url=config.node.base_url,
         slug=config.node.slug,
@@ -47,6 +47,21 @@ def node_actor_document(config: Config, keys: NodeKeys) -> dict[str, Any]:
         rsa_public_pem=public_key_pem(keys.rsa),
         ed25519_public_key=keys.ed25519.public_key(),
     )
+
+
+def actor_update(
+    config: Config, actor: ServiceActor, peer_actor: str, now: datetime
+) -> UpdateService:
+    """The ``Update`` that announces the node's actor document (``actor``) to one peer."""
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": f"{config.node.base_url}/activities/{uuid.uuid4()}",
+        "type": "Update",
+        "actor": config.actor_url,
+        "to": [peer_actor],
+        "published": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "object": actor,
+    }
 
 
 def retired_keys(config: Config) -> dict[str, RSAPrivateKey]:
@@ -119,15 +134,7 @@ async def rotate(
             )
             rows = await enqueue_for_all_peers(
                 session,
-                lambda peer: {
-                    "@context": ACTIVITYSTREAMS_CONTEXT,
-                    "id": f"{config.node.base_url}/activities/{uuid.uuid4()}",
-                    "type": "Update",
-                    "actor": config.actor_url,
-                    "to": [peer.actor_url],
-                    "published": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                    "object": actor,
-                },
+                lambda peer: actor_update(config, actor, peer.actor_url, now),
                 sign_with=old_fingerprint,
             )
             os.link(current, retired)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.activities import origin
@@ -19,7 +19,7 @@ from node.models import OutboxActivity, Peer, PeerKey
 OPEN_STATES = ("pending", "sending")
 
 
-def usable(now: datetime) -> object:
+def usable(now: datetime) -> ColumnElement[bool]:
     """SQL condition: a pinned key not yet past its grace period."""
     return or_(PeerKey.retires_at.is_(None), PeerKey.retires_at > now)
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 KindName = Literal["person", "family", "club", "school_class"]
+_KIND_NAMES: tuple[KindName, ...] = ("person", "family", "club", "school_class")
 LanguageCode = Literal["de", "fr", "en"]
 
 ENV_CONFIG = "ZWILLING_CONFIG"
@@ -92,7 +93,7 @@ class BrandingSection(_Section):
 class MatchingSection(_Section):
     k_anonymity: int = Field(default=5, ge=1, le=1000)
     kind_gates: dict[KindName, list[KindName]] = Field(
-        default_factory=lambda: {k: [k] for k in ("person", "family", "club", "school_class")}
+        default_factory=lambda: {k: [k] for k in _KIND_NAMES}
     )
     top_k: int = Field(default=10, ge=1, le=50)
     recompute_interval_seconds: int = Field(default=3600, ge=10)

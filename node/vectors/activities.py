@@ -10,14 +10,17 @@ app or command from config and keys.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.documents import ACTIVITYSTREAMS_CONTEXT, DATA_INTEGRITY_CONTEXT
 from federation.proofs import create_proof
+from federation.vocabulary import DeleteProfile, UpdateProfile
+from federation.vocabulary import InterestProfile as WireProfile
 from matching.occupations import Occupations, load_occupations
 from matching.taxonomy import Taxonomy, load_taxonomy
 from matching.wire import PROFILE_TYPE
@@ -27,7 +30,9 @@ from node.runtime.keys import NodeKeys
 from node.vectors.population import PopulationCache
 
 CONTEXT_PATH = "/ns/zwilling"
-TOMBSTONE_TYPE = "Tombstone"
+TOMBSTONE_TYPE: Final = "Tombstone"
+
+DocumentT = TypeVar("DocumentT", bound=Mapping[str, object])
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,7 @@ class Publisher:
     def pseudonym_url(self, pseudonym: str) -> str:
         return pseudonyms.actor_url(self.base_url, pseudonym)
 
-    def sign(self, document: dict[str, Any]) -> dict[str, Any]:
+    def sign(self, document: DocumentT) -> DocumentT:
         return create_proof(document, self.signing_key, self.verification_method)
 
 
@@ -75,10 +80,12 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def wire_profile(vector: dict[str, Any], actor: str) -> dict[str, Any]:
+def wire_profile(vector: Mapping[str, Any], actor: str) -> WireProfile:
     """A stored published vector (kept without ``id``) as the object one peer receives."""
     body = {key: value for key, value in vector.items() if key not in ("type", "id")}
-    return {"type": PROFILE_TYPE, "id": actor, **body}
+    # The stored vector is matching.wire.profile_to_json's object without its id (plus
+    # ``updated``), so with type and id put back it is an InterestProfile.
+    return cast(WireProfile, {"type": PROFILE_TYPE, "id": actor, **body})
 
 
 def _activity_id(publisher: Publisher) -> str:
@@ -86,44 +93,42 @@ def _activity_id(publisher: Publisher) -> str:
 
 
 def update_activity(
-    publisher: Publisher, peer_actor: str, pseudonym: str, vector: dict[str, Any], now: datetime
-) -> dict[str, Any]:
+    publisher: Publisher, peer_actor: str, pseudonym: str, vector: Mapping[str, Any], now: datetime
+) -> UpdateProfile:
     actor = publisher.pseudonym_url(pseudonym)
-    return publisher.sign(
-        {
-            "@context": publisher.context,
-            "id": _activity_id(publisher),
-            "type": "Update",
-            "actor": actor,
-            "to": [peer_actor],
-            "published": timestamp(now),
-            "object": wire_profile(vector, actor),
-        }
-    )
+    activity: UpdateProfile = {
+        "@context": publisher.context,
+        "id": _activity_id(publisher),
+        "type": "Update",
+        "actor": actor,
+        "to": [peer_actor],
+        "published": timestamp(now),
+        "object": wire_profile(vector, actor),
+    }
+    return publisher.sign(activity)
 
 
 def delete_activity(
     publisher: Publisher, peer_actor: str, pseudonym: str, deleted: datetime
-) -> dict[str, Any]:
+) -> DeleteProfile:
     """The withdrawal of a pseudonym actor; ``deleted`` lets the receiver's tombstone tell a
     late ``Update`` (sent before) from a resumed profile (sent after)."""
     actor = publisher.pseudonym_url(pseudonym)
-    return publisher.sign(
-        {
-            "@context": publisher.context,
-            "id": _activity_id(publisher),
-            "type": "Delete",
-            "actor": actor,
-            "to": [peer_actor],
-            "published": timestamp(deleted),
-            "object": {
-                "type": TOMBSTONE_TYPE,
-                "id": actor,
-                "formerType": "Person",
-                "deleted": timestamp(deleted),
-            },
-        }
-    )
+    activity: DeleteProfile = {
+        "@context": publisher.context,
+        "id": _activity_id(publisher),
+        "type": "Delete",
+        "actor": actor,
+        "to": [peer_actor],
+        "published": timestamp(deleted),
+        "object": {
+            "type": TOMBSTONE_TYPE,
+            "id": actor,
+            "formerType": "Person",
+            "deleted": timestamp(deleted),
+        },
+    }
+    return publisher.sign(activity)
 
 
 def context_document() -> dict[str, Any]:

@@ -139,8 +139,8 @@ class Generaliser:
         self._judges = None
 
     def _put(self, resident: int, profile: InterestProfile | None) -> None:
-        for name, values in self.values.pop(resident, {}).items():
-            for value in values:
+        for name, held_before in self.values.pop(resident, {}).items():
+            for value in held_before:
                 self.trees[name].remove(resident, value)
         self.profiles.pop(resident, None)
         if profile is None:

@@ -32,7 +32,7 @@ def encode(resident_id: int, kind: str, profile: Any) -> InterestProfile:
     with the profile's code columns."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
-    shaped: Kind = kind  # type: ignore[assignment]
+    shaped: Kind = kind
     return InterestProfile(
         id=str(resident_id),
         kind=shaped,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.vocabulary import UpdateProfile
 from node import pseudonyms
 from node.contacts import remote_consent
 from node.federation import outbox
@@ -113,7 +114,7 @@ async def publish_changes(
 
 
 async def _reconcile(
-    session: AsyncSession,
+    session: UnitOfWork,
     publisher: Publisher,
     index: Generaliser,
     targets: set[int] | None,
@@ -192,7 +193,7 @@ async def _store_vectors(
 
 
 async def _announce_updates(
-    session: AsyncSession,
+    session: UnitOfWork,
     publisher: Publisher,
     updates: dict[int, tuple[dict[str, Any], datetime]],
     now: datetime,
@@ -219,7 +220,7 @@ async def _announce_updates(
             }
         )
     new_rows: list[dict[str, Any]] = []
-    activities: list[tuple[Peer, dict[str, Any]]] = []
+    activities: list[tuple[Peer, UpdateProfile]] = []
     for resident_id in ids:
         vector, updated = updates[resident_id]
         wire = {**vector, "updated": timestamp(updated)}
@@ -249,7 +250,7 @@ async def _peers(session: AsyncSession) -> list[Peer]:
 
 
 async def _withdraw(
-    session: AsyncSession, publisher: Publisher, resident_ids: Sequence[int], now: datetime
+    session: UnitOfWork, publisher: Publisher, resident_ids: Sequence[int], now: datetime
 ) -> None:
     """Paused, incomplete, suspended or leaving: peers drop the vector, matches go."""
     if not resident_ids:
@@ -264,7 +265,7 @@ async def _withdraw(
 
 
 async def _send_deletes(
-    session: AsyncSession, publisher: Publisher, rows: Sequence[Pseudonym], now: datetime
+    session: UnitOfWork, publisher: Publisher, rows: Sequence[Pseudonym], now: datetime
 ) -> None:
     """Tell each peer that a pseudonym is withdrawn, and end the contacts made under it
     here as the peer ends them there."""
@@ -287,7 +288,7 @@ async def _send_deletes(
     )
 
 
-async def _withdraw_orphans(session: AsyncSession, publisher: Publisher, now: datetime) -> int:
+async def _withdraw_orphans(session: UnitOfWork, publisher: Publisher, now: datetime) -> int:
     """Current pseudonyms whose resident is gone or has reset since (only possible if a
     change bypassed the hooks): withdraw them as the hooks would have."""
     rows = list(

@@ -17,7 +17,7 @@ and one set of rules for all of them:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,7 +107,7 @@ async def proof_keys(session: AsyncSession, peer: Peer) -> list[Ed25519PublicKey
 
 
 def check_proof(
-    document: dict[str, Any], peer: Peer, keys: Sequence[Ed25519PublicKey]
+    document: Mapping[str, object], peer: Peer, keys: Sequence[Ed25519PublicKey]
 ) -> dict[str, Any]:
     """The document without its proof, if the proof verifies with one of ``keys`` and
     names a key on the peer's origin; ProofError otherwise."""
@@ -127,7 +127,7 @@ def check_proof(
 
 
 async def verify_peer_proof(
-    session: AsyncSession, peer: Peer, document: dict[str, Any]
+    session: AsyncSession, peer: Peer, document: Mapping[str, object]
 ) -> dict[str, Any]:
     return check_proof(document, peer, await proof_keys(session, peer))
 
