@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import accounts, sessions
+from node.contacts.consent import still_open
 from node.contacts.reports import close, report
 from node.federation.outbox import OutboxQueued
 from node.models import (
@@ -75,10 +76,7 @@ async def counts(session: AsyncSession) -> Counts:
         Contact.mutual_since.is_not(None),
         Contact.my_consent == "yes",
         Contact.their_consent == "yes",
-        Contact.blocked_by_me.is_(False),
-        Contact.blocked_by_them.is_(False),
-        Contact.remote_deleted_at.is_(None),
-        Contact.left_at.is_(None),
+        still_open(),
     )
     return Counts(
         residents=await _count(session, select(func.count(Resident.id))),

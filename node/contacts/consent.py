@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +55,16 @@ def is_closed(contact: Contact) -> bool:
         or contact.blocked_by_them
         or contact.remote_deleted_at is not None
         or contact.left_at is not None
+    )
+
+
+def still_open() -> ColumnElement[bool]:
+    """``not is_closed(contact)`` as a query condition, for counting and listing pairs."""
+    return and_(
+        Contact.blocked_by_me.is_(False),
+        Contact.blocked_by_them.is_(False),
+        Contact.remote_deleted_at.is_(None),
+        Contact.left_at.is_(None),
     )
 
 

@@ -19,7 +19,7 @@ from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.score import score
 from matching.taxonomy import load_taxonomy
-from node.contacts.consent import standing
+from node.contacts.consent import standing, still_open
 from node.contacts.messages import unread_counts
 from node.matches.compute import stored_profile
 from node.matches.state import MatchingState
@@ -200,10 +200,7 @@ async def open_request_count(session: AsyncSession, resident: Resident) -> int:
                 Contact.their_follow_id.is_not(None),
                 Contact.their_consent == "yes",
                 Contact.my_consent == "none",
-                Contact.blocked_by_me.is_(False),
-                Contact.blocked_by_them.is_(False),
-                Contact.remote_deleted_at.is_(None),
-                Contact.left_at.is_(None),
+                still_open(),
             )
         )
         or 0
