@@ -1,21 +1,39 @@
-"""Discovery: WebFinger, the Service actor, NodeInfo 2.1, the context and the outbox."""
+"""Discovery: WebFinger, the Service actor, NodeInfo 2.1, the context and the outbox.
+
+One pair of nodes serves the whole module; only the NodeInfo case adds residents, and it
+counts them against the total it saw before adding them."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
+import pytest_asyncio
 
 from federation.documents import ACTIVITY_JSON, JRD_JSON, LD_JSON_AS, NODEINFO_JSON
 from federation.keys import fingerprint, load_public_key_pem, parse_multikey
 from node.models import Resident
 from node.runtime import appkeys
 from support.federation import FAST, trusting, wait_for
-from support.nodes import node_pair
+from support.nodes import RunningNode, node_pair
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def test_webfinger_finds_the_actor_and_refuses_the_rest(tmp_path: Path) -> None:
-    async with node_pair(tmp_path, overrides=FAST) as (oldenburg, _), httpx.AsyncClient() as http:
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[RunningNode, RunningNode]]:
+    async with node_pair(tmp_path_factory.mktemp("discovery"), overrides=FAST) as nodes:
+        yield nodes
+
+
+async def test_webfinger_finds_the_actor_and_refuses_the_rest(
+    pair: tuple[RunningNode, RunningNode],
+) -> None:
+    oldenburg, _ = pair
+    async with httpx.AsyncClient() as http:
         host = oldenburg.config.host
         found = await http.get(
             f"{oldenburg.url}/.well-known/webfinger", params={"resource": f"acct:oldenburg@{host}"}
@@ -48,8 +66,9 @@ async def test_webfinger_finds_the_actor_and_refuses_the_rest(tmp_path: Path) ->
             assert response.json()["error"]
 
 
-async def test_actor_is_a_service_with_both_keys(tmp_path: Path) -> None:
-    async with node_pair(tmp_path, overrides=FAST) as (oldenburg, _), httpx.AsyncClient() as http:
+async def test_actor_is_a_service_with_both_keys(pair: tuple[RunningNode, RunningNode]) -> None:
+    oldenburg, _ = pair
+    async with httpx.AsyncClient() as http:
         response = await http.get(oldenburg.config.actor_url, headers={"Accept": ACTIVITY_JSON})
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(ACTIVITY_JSON)
@@ -76,12 +95,16 @@ async def test_actor_is_a_service_with_both_keys(tmp_path: Path) -> None:
         assert ld.json() == actor
 
 
-async def test_nodeinfo_counts_residents_and_names_city_languages_peers(tmp_path: Path) -> None:
-    async with (
-        node_pair(tmp_path, overrides=FAST) as (oldenburg, cholet),
-        httpx.AsyncClient() as http,
-    ):
+async def test_nodeinfo_counts_residents_and_names_city_languages_peers(
+    pair: tuple[RunningNode, RunningNode],
+) -> None:
+    oldenburg, cholet = pair
+    async with httpx.AsyncClient() as http:
         assert oldenburg.app is not None
+        index = await http.get(f"{oldenburg.url}/.well-known/nodeinfo")
+        assert index.status_code == 200
+        (link,) = index.json()["links"]
+        earlier = (await http.get(link["href"])).json()["usage"]["users"]["total"]
         async with oldenburg.app[appkeys.DATABASE].write() as session:
             for n in range(3):
                 session.add(
@@ -104,7 +127,7 @@ async def test_nodeinfo_counts_residents_and_names_city_languages_peers(tmp_path
         assert info["version"] == "2.1"
         assert info["protocols"] == ["activitypub"]
         assert info["software"]["name"] == "zwilling"
-        assert info["usage"]["users"]["total"] == 3
+        assert info["usage"]["users"]["total"] == earlier + 3
         metadata = info["metadata"]
         assert metadata["city"] == "Oldenburg"
         assert {"de", "fr", "en"} <= set(metadata["languages"])
@@ -112,8 +135,9 @@ async def test_nodeinfo_counts_residents_and_names_city_languages_peers(tmp_path
         assert metadata["peers"] == [{"actor": cholet.config.actor_url, "name": "Cholet"}]
 
 
-async def test_context_and_empty_outbox(tmp_path: Path) -> None:
-    async with node_pair(tmp_path, overrides=FAST) as (oldenburg, _), httpx.AsyncClient() as http:
+async def test_context_and_empty_outbox(pair: tuple[RunningNode, RunningNode]) -> None:
+    oldenburg, _ = pair
+    async with httpx.AsyncClient() as http:
         context = await http.get(f"{oldenburg.url}/ns")
         assert context.status_code == 200
         assert context.headers["content-type"].startswith("application/ld+json")

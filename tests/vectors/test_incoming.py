@@ -1,16 +1,22 @@
 """Vectors a peer sends are validated before anything is stored, and stored by the
 newest-wins and tombstone rules. The requests here are signed by hand with Cholet's
-real keys, so each rule is met by exactly the malformed input it is about."""
+real keys, so each rule is met by exactly the malformed input it is about.
+
+One pair of nodes serves the whole module: each case uses pseudonyms of its own and
+compares what Oldenburg holds after its requests with what it held before."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.proofs import create_proof
@@ -19,6 +25,8 @@ from support.federation import FAST, signed
 from support.nodes import RunningNode, node_pair
 from support.population import acquainted, remote_vectors
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -26,7 +34,13 @@ def stamp(minutes: int) -> str:
     return (T0 + timedelta(minutes=minutes)).isoformat()
 
 
-def vector(cholet: RunningNode, pseudonym: str = "a" * 64, **fields: Any) -> dict[str, Any]:
+def fresh_pseudonym() -> str:
+    """A pseudonym no other case in the module uses (64 hex digits, like a real one)."""
+    return secrets.token_hex(32)
+
+
+def vector(cholet: RunningNode, pseudonym: str | None = None, **fields: Any) -> dict[str, Any]:
+    pseudonym = pseudonym or fresh_pseudonym()
     return {
         "type": "InterestProfile",
         "id": f"{cholet.url}/p/{pseudonym}",
@@ -82,9 +96,12 @@ async def post(
     return await client.post(url, headers=headers, content=body)
 
 
-@pytest.fixture
-async def pair(tmp_path: Path):
-    async with node_pair(tmp_path, extensions=[], overrides=FAST) as (oldenburg, cholet):
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[RunningNode, RunningNode]]:
+    directory: Path = tmp_path_factory.mktemp("incoming")
+    async with node_pair(directory, extensions=[], overrides=FAST) as (oldenburg, cholet):
         await acquainted(oldenburg, cholet)
         yield oldenburg, cholet
 
@@ -109,17 +126,20 @@ BAD_SHAPES = [
 @pytest.mark.parametrize("change", BAD_SHAPES)
 async def test_malformed_vectors_get_400_and_store_nothing(pair, change: dict[str, Any]) -> None:
     oldenburg, cholet = pair
+    before = await remote_vectors(oldenburg)
     document = activity(cholet, "Update", vector(cholet, **change))
     async with httpx.AsyncClient() as client:
         response = await post(client, oldenburg, cholet, document)
     assert response.status_code == 400, response.text
-    assert await remote_vectors(oldenburg) == {}
+    assert await remote_vectors(oldenburg) == before
 
 
 async def test_a_vector_for_another_origin_gets_403(pair) -> None:
     oldenburg, cholet = pair
-    foreign = vector(cholet, id="http://elsewhere.example/p/" + "b" * 64)
-    document = activity(cholet, "Update", foreign, actor=f"{cholet.url}/p/{'a' * 64}")
+    before = await remote_vectors(oldenburg)
+    own = f"{cholet.url}/p/{fresh_pseudonym()}"
+    foreign = vector(cholet, id=f"http://elsewhere.example/p/{fresh_pseudonym()}")
+    document = activity(cholet, "Update", foreign, actor=own)
     async with httpx.AsyncClient() as client:
         response = await post(client, oldenburg, cholet, document)
         assert response.status_code == 403, response.text
@@ -129,31 +149,42 @@ async def test_a_vector_for_another_origin_gets_403(pair) -> None:
             cholet,
             "Delete",
             {"type": "Tombstone", "id": foreign["id"], "deleted": stamp(1)},
-            actor=f"{cholet.url}/p/{'a' * 64}",
+            actor=own,
         )
         response = await post(client, oldenburg, cholet, document)
         assert response.status_code == 403, response.text
-    assert await remote_vectors(oldenburg) == {}
+    assert await remote_vectors(oldenburg) == before
 
 
 async def test_the_integrity_proof_must_verify_with_the_pinned_key(pair) -> None:
     oldenburg, cholet = pair
+    before = await remote_vectors(oldenburg)
+    pseudonym = fresh_pseudonym()
     async with httpx.AsyncClient() as client:
-        unsigned = activity(cholet, "Update", vector(cholet), proof=False)
+        unsigned = activity(cholet, "Update", vector(cholet, pseudonym), proof=False)
         assert (await post(client, oldenburg, cholet, unsigned)).status_code == 403
-        forged = activity(cholet, "Update", vector(cholet), key=Ed25519PrivateKey.generate())
+        forged = activity(
+            cholet, "Update", vector(cholet, pseudonym), key=Ed25519PrivateKey.generate()
+        )
         assert (await post(client, oldenburg, cholet, forged)).status_code == 403
-        tampered = activity(cholet, "Update", vector(cholet))
+        tampered = activity(cholet, "Update", vector(cholet, pseudonym))
         tampered["object"]["interests"] = ["games.chess"]
         assert (await post(client, oldenburg, cholet, tampered)).status_code == 403
-        assert await remote_vectors(oldenburg) == {}
-        genuine = activity(cholet, "Update", vector(cholet))
+        assert await remote_vectors(oldenburg) == before
+        genuine = activity(cholet, "Update", vector(cholet, pseudonym))
         assert (await post(client, oldenburg, cholet, genuine)).status_code == 202
-    assert len(await remote_vectors(oldenburg)) == 1
+    after = await remote_vectors(oldenburg)
+    assert len(after) == len(before) + 1
+    assert set(after) - set(before) == {f"{cholet.url}/p/{pseudonym}"}
 
 
 async def test_unknown_codes_fall_back_or_are_dropped_and_counted(pair) -> None:
     oldenburg, cholet = pair
+    before = await remote_vectors(oldenburg)
+    assert oldenburg.app is not None
+    stats = oldenburg.app[VECTOR_STATS]
+    dropped_before = stats.dropped_codes
+    profiles_before = stats.profiles_with_dropped_codes
     newer_taxonomy = vector(
         cholet,
         interests=["sport.quidditch", "underwater_basket_weaving.expert", "music_making.choir"],
@@ -163,18 +194,19 @@ async def test_unknown_codes_fall_back_or_are_dropped_and_counted(pair) -> None:
     async with httpx.AsyncClient() as client:
         response = await post(client, oldenburg, cholet, activity(cholet, "Update", newer_taxonomy))
     assert response.status_code == 202, response.text
-    [stored] = (await remote_vectors(oldenburg)).values()
+    after = await remote_vectors(oldenburg)
+    [stored] = [held for actor, held in after.items() if actor not in before]
+    assert len(after) == len(before) + 1
+    assert stored["id"] == newer_taxonomy["id"]
     assert stored["interests"] == ["music_making.choir", "sport"]
     assert stored["languages"] == {"de": "B2", "fr": "native"}
-    assert oldenburg.app is not None
-    stats = oldenburg.app[VECTOR_STATS]
-    assert stats.dropped_codes >= 4  # quidditch, weaving, qq, 99
-    assert stats.profiles_with_dropped_codes == 1
+    assert stats.dropped_codes - dropped_before >= 4  # quidditch, weaving, qq, 99
+    assert stats.profiles_with_dropped_codes - profiles_before == 1
 
 
 async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) -> None:
     oldenburg, cholet = pair
-    pseudonym = "c" * 64
+    pseudonym = fresh_pseudonym()
     actor = f"{cholet.url}/p/{pseudonym}"
 
     def update(minutes: int, interests: list[str]) -> dict[str, Any]:

@@ -16,11 +16,10 @@ from aiohttp import web
 from federation.keys import fingerprint
 from node.app import Extension, create_app
 from node.federation.appkeys import DELIVERY_WAKE
-from node.runtime import migrate
 from node.runtime.config import Config, config_from_mapping
-from node.runtime.db import create_engine
-from node.runtime.keys import NodeKeys, ensure_keys, load_keys
+from node.runtime.keys import NodeKeys
 from tests.lib.support.databases import scratch_database
+from tests.lib.support.templates import install_keys, migrated_database
 
 CITIES = {
     "oldenburg": {"city": "Oldenburg", "lang": "de", "age": 16, "portal": "MeinZwilling"},
@@ -109,18 +108,18 @@ async def prepare_node(
     peers: Iterable[Mapping[str, Any]] = (),
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunningNode:
-    """Config, keys and migrated database for a node that is not started yet."""
+    """Config, keys and migrated database for a node that is not started yet.
+
+    Keys and a fresh SQLite database are copies of session-wide templates (see
+    ``support.templates``): the same files ``zwilling init`` and the migrations make.
+    """
     sock = sock or bound_socket()
     port = sock.getsockname()[1]
     document = node_document(slug, port, database_url, peers, overrides)
     config = config_from_mapping(document, data_dir=directory / slug, environ={})
-    ensure_keys(config)
-    engine = create_engine(config.database_url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-    return RunningNode(config=config, keys=load_keys(config), sock=sock)
+    keys = install_keys(config)
+    await migrated_database(config.database_url)
+    return RunningNode(config=config, keys=keys, sock=sock)
 
 
 def peer_entry(node: RunningNode) -> dict[str, Any]:
