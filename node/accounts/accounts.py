@@ -21,7 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.accounts import login_throttle, passwords, sessions, tokens
+from node.accounts import _login_throttle as login_throttle
+from node.accounts import passwords, sessions, tokens
 from node.contacts import views as contact_views
 from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
 from node.runtime.config import Config

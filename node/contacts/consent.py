@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocabulary import Reject, Undo
 from node import pseudonyms
-from node.contacts import wire
+from node.contacts import _wire as wire
 from node.federation import outbox
 from node.models import Contact, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES

@@ -15,8 +15,9 @@ from datetime import datetime
 
 from aiohttp import web
 
+from node.contacts import _wire as wire
 from node.contacts import consent as contacts
-from node.contacts import messages, remote_consent, reports, wire
+from node.contacts import messages, remote_consent, reports
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.models import Contact
 from node.runtime import appkeys

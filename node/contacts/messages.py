@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.contacts import wire
+from node.contacts import _wire as wire
 from node.contacts.consent import ContactError, contact_of, is_mutual
 from node.federation import outbox
 from node.models import Contact, Message, Resident, utcnow

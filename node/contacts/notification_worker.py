@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-from node.contacts.notifications import send_pending
+from node.contacts._notifications import send_pending
 from node.runtime import appkeys
 
 log = logging.getLogger(__name__)

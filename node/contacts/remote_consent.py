@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.contacts import wire
+from node.contacts import _wire as wire
 from node.contacts.consent import ENDED_CONSENTS, is_closed, pair_or_new, reveal_if_mutual
 from node.models import Contact, Message, Peer, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
-from node.contacts import wire
+from node.contacts import _wire as wire
 from node.contacts.consent import ContactError, contact_of
 from node.federation import outbox
 from node.models import Contact, Message, Peer, Report, Resident, utcnow

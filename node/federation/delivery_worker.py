@@ -1,7 +1,7 @@
 """The delivery worker: sends queued outbox rows to peers' inboxes, for days if need be.
 
 Each round claims, for every ready peer, a batch of its due rows in order (see
-``node.federation.outbox_claims``) and works through the peers in parallel, each
+``node.federation._outbox_claims``) and works through the peers in parallel, each
 peer's batch in sequence: sign afresh (draft-cavage rsa-sha256, a new Date per
 attempt), POST, next. A row that must wait (timeout, network error, 408, 429,
 5xx) ends the batch — the rows behind it stay queued, so nothing overtakes it;
@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from federation.delivery import Outcome, classify, expired, parse_retry_after, retry_delay
 from federation.documents import ACTIVITY_JSON
 from federation.signatures import sign_request
-from node.federation import outbox_claims as repo
+from node.federation import _outbox_claims as repo
 from node.federation.appkeys import DELIVERY_WAKE
 from node.models import OutboxActivity, Peer, utcnow
 from node.peers.appkeys import REFRESHER

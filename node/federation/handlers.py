@@ -52,7 +52,7 @@ class InboxContext:
     Only its generic shape is checked (:func:`federation.activities.parse_activity`: an
     ``id`` URL, an ActivityStreams ``type``, an ``actor``, an ``object`` that is a URL or
     a JSON object with a ``type``), so its values stay ``object`` here: a handler reads
-    its own kind through a parser (:mod:`node.contacts.wire`, ...) that checks the rest,
+    its own kind through a parser (:mod:`node.contacts._wire`, ...) that checks the rest,
     and never takes it for a :mod:`federation.vocabulary` type because of its ``type``.
     It is read-only: it is what was stored, and what a proof inside it was computed over.
 

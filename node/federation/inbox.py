@@ -38,7 +38,7 @@ from federation.activities import Activity
 from federation.delivery import expired, retry_delay
 from federation.inbox import InboxSettings, TrustedKey, inbox_handler
 from federation.keys import cached_public_key
-from node.federation import received as inbox_repo
+from node.federation import _received as inbox_repo
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
 from node.models import InboxActivity, Peer, utcnow
 from node.peers import registry as peer_repo

@@ -16,7 +16,7 @@ import logging
 
 from aiohttp import web
 
-from node.federation import received as repo
+from node.federation import _received as repo
 from node.federation.inbox import retry_row
 from node.models import utcnow
 from node.runtime import appkeys

@@ -7,7 +7,7 @@ roles swapped, so both reach the same scores and the same twin pairs.
 
 Per peer the prepared remote side and the rarity weights stay in memory after each
 full computation, so that a resident's edit refreshes their suggestions at once
-(:mod:`node.matches.refresh`); the next full computation settles twins and weights.
+(:mod:`node.matches._refresh`); the next full computation settles twins and weights.
 """
 
 from __future__ import annotations

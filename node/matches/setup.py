@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from node.matches._refresh import refresh_residents
 from node.matches.appkeys import MATCHING
-from node.matches.refresh import refresh_residents
 from node.matches.state import MatchingState, new_state
 from node.matches.worker import MatchingWorker
 from node.runtime import appkeys

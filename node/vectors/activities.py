@@ -27,7 +27,7 @@ from matching.wire import PROFILE_TYPE
 from node import pseudonyms
 from node.runtime.config import Config
 from node.runtime.keys import NodeKeys
-from node.vectors.population import PopulationCache
+from node.vectors._population import PopulationCache
 
 CONTEXT_PATH = "/ns/zwilling"
 TOMBSTONE_TYPE: Final = "Tombstone"

@@ -18,7 +18,7 @@ from node import pseudonyms
 from node.models import Peer
 from node.peers.endpoints import require_peer_signature
 from node.runtime import appkeys
-from node.vectors import pages as vector_pages
+from node.vectors import _pages as vector_pages
 from node.vectors.activities import CONTEXT_PATH, context_document
 from node.vectors.appkeys import PUBLISHER
 

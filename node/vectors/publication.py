@@ -28,10 +28,10 @@ from node.contacts import remote_consent
 from node.federation import outbox
 from node.models import Peer, Pseudonym, PublishedVector, Resident, Suggestion, Twin, utcnow
 from node.runtime.db import UnitOfWork
-from node.vectors import population as vector_population
+from node.vectors import _population as vector_population
+from node.vectors._generalisation import Generaliser
+from node.vectors._population import chunks, digest, stored_form
 from node.vectors.activities import Publisher, delete_activity, timestamp, update_activity
-from node.vectors.generalisation import Generaliser
-from node.vectors.population import chunks, digest, stored_form
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from node.demo.population import DEMO_PASSWORD, DemoResident, featured, populati
 from node.matches.state import match_settings
 from node.profiles.profiles import profile_problems
 from node.runtime.config import load_config
-from node.vectors.population import encode
+from node.vectors._population import encode
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {slug: ROOT / "config" / f"{slug}.toml" for slug in ("oldenburg", "cholet")}

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.accounts import accounts, login_throttle, tokens
+from node.accounts import _login_throttle as login_throttle
+from node.accounts import accounts, tokens
 from node.accounts import sessions as session_service
 from node.models import LoginSession, Profile, Resident, utcnow
 from node.profiles import profiles

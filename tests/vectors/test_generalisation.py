@@ -10,7 +10,7 @@ from matching.anonymise import generalise
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.taxonomy import load_taxonomy
-from node.vectors.generalisation import Generaliser
+from node.vectors._generalisation import Generaliser
 
 TAXONOMY = load_taxonomy()
 OCCUPATIONS = load_occupations()

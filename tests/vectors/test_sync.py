@@ -55,7 +55,7 @@ async def test_sync_pulls_the_full_set_and_removes_what_the_peer_no_longer_has(
 
 
 async def test_the_sync_command_pages_through_a_large_set(tmp_path: Path, capsys) -> None:
-    from node.vectors import pages as vector_pages
+    from node.vectors import _pages as vector_pages
 
     async with node_pair(tmp_path, extensions=[], overrides=FAST) as (oldenburg, cholet):
         await acquainted(oldenburg, cholet)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from matching.profile import KINDS, InterestProfile, Kind
 from matching.wire import MAX_INTERESTS, profile_to_json
 from node.models import Profile, PublicationState, Resident
-from node.vectors.generalisation import Generaliser
+from node.vectors._generalisation import Generaliser
 
 _STATE_ROW = 1
 _CHUNK = 500

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
 from node.models import Peer, Pseudonym, PublishedVector, Resident
-from node.vectors import population as vector_population
+from node.vectors import _population as vector_population
 from node.vectors.activities import Publisher, timestamp, wire_profile
 
 PAGE_SIZE = 500
