@@ -66,8 +66,7 @@ def create_app(
     )
     app[appkeys.CONFIG] = config
     app[appkeys.KEYS] = keys or load_keys(config)
-    app[appkeys.EVENTS] = events = DomainEvents()
-    app[appkeys.DATABASE] = Database.open(config.database_url, events)
+    app[appkeys.DATABASE] = Database.open(config.database_url, DomainEvents())
     app[appkeys.HTTP] = _http_client(config)
     app[appkeys.BACKGROUND] = BackgroundWork()
     app.cleanup_ctx.append(_resources)

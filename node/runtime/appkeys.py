@@ -13,15 +13,13 @@ from federation.inbox import InboxSettings, PinnedKeys
 from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
 from node.runtime.db import Database
-from node.runtime.events import DomainEvents
 from node.runtime.i18n import Catalogues
 from node.runtime.keys import NodeKeys
 from node.runtime.mail import Mailer
 
 CONFIG = web.AppKey("config", Config)
-# Domain events outlive a database connection: features subscribe while the app is
-# built, the database (opened when the app starts) publishes to them.
-EVENTS = web.AppKey("events", DomainEvents)
+# The database carries the domain events: features subscribe while the app is built
+# (db.events.subscribe), its writing units publish to them after each commit.
 DATABASE = web.AppKey("database", Database)
 BACKGROUND = web.AppKey("background", BackgroundWork)
 HTTP = web.AppKey("http", httpx.AsyncClient)
