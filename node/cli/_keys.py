@@ -8,7 +8,7 @@ import asyncio
 from node.cli._common import CommandError, add_command, config_from, database
 from node.cli._maintenance import cmd_keys_show
 from node.cli._serve import ensure_migrated
-from node.peers import key_rotation
+from node.federation import key_rotation
 from node.runtime.config import Config
 from node.runtime.keys import KeyFileError, NodeKeys, load_keys
 

@@ -42,9 +42,9 @@ from federation.documents import ACTIVITY_JSON
 from federation.signatures import sign_request
 from node.federation import _outbox_claims as repo
 from node.federation.appkeys import DELIVERY_WAKE
+from node.federation.key_rotation import retired_keys
 from node.models import OutboxActivity, Peer, utcnow
 from node.peers.appkeys import REFRESHER
-from node.peers.key_rotation import retired_keys
 from node.peers.refresh import main_key_id
 from node.runtime import appkeys
 from node.runtime.config import FederationSection

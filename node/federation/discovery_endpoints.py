@@ -1,8 +1,7 @@
 """Public discovery endpoints, so that any fediverse tool can look a node up.
 
 ``/.well-known/webfinger`` → the ``Service`` actor at ``/actor``; NodeInfo 2.1 via
-``/.well-known/nodeinfo``; ``/ns``, the JSON-LD context of the extension types;
-``/outbox``, empty on purpose: nothing this node does is public.
+``/.well-known/nodeinfo``; ``/outbox``, empty on purpose: nothing this node does is public.
 """
 
 from __future__ import annotations
@@ -26,11 +25,10 @@ from federation.documents import (
     webfinger_document,
 )
 from node import VERSION
+from node.federation.key_rotation import node_actor_document
 from node.models import Peer, PeerKey, Resident, utcnow
-from node.peers.key_rotation import node_actor_document
 from node.peers.registry import usable
 from node.runtime import appkeys
-from node.vectors.activities import context_document
 
 SOFTWARE_NAME = "zwilling"
 LANGUAGES = ("de", "fr", "en")
@@ -95,10 +93,6 @@ async def outbox(request: web.Request) -> web.Response:
     return _json(document, LD_JSON_AS if _wants_ld(request) else ACTIVITY_JSON)
 
 
-async def context(request: web.Request) -> web.Response:
-    return _json(context_document(), "application/ld+json")
-
-
 async def nodeinfo_index(request: web.Request) -> web.Response:
     return _json(nodeinfo_links(request.app[appkeys.CONFIG].node.base_url), "application/json")
 
@@ -152,6 +146,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/.well-known/webfinger", webfinger, name="webfinger")
     app.router.add_get("/actor", actor, name="actor")
     app.router.add_get("/outbox", outbox, name="outbox")
-    app.router.add_get("/ns", context, name="context")
     app.router.add_get("/.well-known/nodeinfo", nodeinfo_index, name="nodeinfo-index")
     app.router.add_get(NODEINFO_PATH, nodeinfo, name="nodeinfo")

@@ -1,6 +1,7 @@
 """The peer registry as one feature: config peers upserted at start, their actors
-fetched and keys pinned (``PeerRefresher``), signed fetches to peers, and the inbox
-handler of a peer's own key rotation.
+fetched and keys pinned (``PeerRefresher``), and signed fetches to peers. It knows
+nothing of the inbox or the outbox; key rotation, which announces itself through
+them, belongs to ``node.federation``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from node.federation.handlers import register_handler
 from node.peers.appkeys import FETCHER, REFRESHER
 from node.peers.fetch import SignedFetcher
-from node.peers.handlers import ActorUpdates
 from node.peers.refresh import PeerRefresher, main_key_id, sync_config_peers
 from node.runtime import appkeys
 
@@ -25,7 +24,6 @@ def setup(app: web.Application) -> None:
     app[FETCHER] = fetch
     app[REFRESHER] = PeerRefresher(config, app[appkeys.DATABASE], fetch)
     app.cleanup_ctx.append(_known_peers)
-    register_handler(app, "Update", "Service", ActorUpdates())
 
 
 async def _known_peers(app: web.Application) -> AsyncIterator[None]:
