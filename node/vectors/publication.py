@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class VectorsChanged:
-    """These residents' published vectors changed: their suggestions are stale, and
-    peers will recompute their twins with the new vectors; so should this node."""
+    """Published vectors changed through an edit of these residents (none for a
+    departure): their own suggestions are stale at once, and the twins as soon as
+    peers recompute with the new vectors; so should this node."""
 
     resident_ids: tuple[int, ...]
 
@@ -98,9 +99,11 @@ async def publish_changes(
     cache.index = index
     cache.generation = await vector_population.advance(session, generation)
     result = PublicationResult(result.updated, result.withdrawn, orphans)
-    touched = tuple(sorted({*changed, *result.updated, *result.withdrawn} - {leaving}))
-    if touched:
-        session.record(VectorsChanged(touched))
+    if not thorough and (result.changed or leaving is not None):
+        # The edited residents' suggestions are refreshed at once; residents whose
+        # vector moved only through k-anonymity wait for the recomputation this asks
+        # for. A thorough pass records nothing: its caller recomputes everything next.
+        session.record(VectorsChanged(tuple(sorted(set(changed) - {leaving}))))
     if result.changed:
         log.info(
             "vectors published",

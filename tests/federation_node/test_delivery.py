@@ -198,3 +198,23 @@ async def test_deliveries_to_an_untrusted_peer_wait(node: RunningNode) -> None:
         await fake_peer(node, peer, trusted=True)
         await wait_for(lambda: _settled(node), what="delivery once trusted")
         assert await _states(node) == ["delivered"]
+
+
+async def test_a_committed_enqueue_wakes_delivery_before_the_next_poll(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Nobody calls a wake: writing an outbox row in a unit of work is enough (the
+    worker here would otherwise sleep for five minutes)."""
+    running = await prepare_node(
+        tmp_path, "oldenburg", database_url, overrides=_overrides(worker_poll_seconds=300)
+    )
+    await running.start(extensions=[])
+    try:
+        async with ScriptedPeer([202]) as peer:
+            actor = await fake_peer(running, peer)
+            await asyncio.sleep(0.5)  # the worker's first round is done; it sleeps now
+            await queue(running, actor, [probe(running, 1)])
+            await wait_for(lambda: _settled(running), within=20, what="woken delivery")
+            assert len(peer.requests) == 1
+    finally:
+        await running.stop()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from node.runtime import appkeys
 from support.nodes import bound_socket, prepare_node
 
 
@@ -30,8 +31,11 @@ async def test_healthz_answers_when_database_answers(tmp_path: Path, database_ur
 async def test_healthz_503_when_database_is_gone(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'node.db'}"
     node = await prepare_node(tmp_path, "oldenburg", url)
-    await node.start(extensions=[])
+    await node.start(extensions=[], run_workers=False)
     try:
+        assert node.app is not None
+        # Close the pool first: no open connection may recreate the files meanwhile.
+        await node.app[appkeys.DATABASE].dispose()
         for file in (tmp_path / "gone").iterdir():
             file.unlink()
         (tmp_path / "gone").rmdir()
