@@ -112,15 +112,15 @@ async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: 
     from node.peers import registry as repo
     from node.runtime import migrate
     from node.runtime.config import load_config
-    from node.runtime.db import create_engine, session_factory, transaction
+    from node.runtime.db import Database
     from node.runtime.keys import ensure_keys
 
     config = load_config(config_file, data_dir=data_dir)
     ensure_keys(config)
-    engine = create_engine(config.database_url)
+    db = Database.open(config.database_url)
     try:
-        await migrate.upgrade(engine)
-        async with transaction(session_factory(engine)) as session:
+        await migrate.upgrade(db.engine)
+        async with db.write() as session:
             peer = await repo.upsert(session, peer_actor, source="admin")
             origin = peer_actor.rsplit("/", 1)[0]
             peer.inbox_url = f"{origin}/inbox"
@@ -131,7 +131,7 @@ async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: 
             )
             await repo.pin(session, peer, [key], pinned_by="admin", now=utcnow())
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 async def stored(config_file: Path, data_dir: Path) -> int:
@@ -139,15 +139,15 @@ async def stored(config_file: Path, data_dir: Path) -> int:
 
     from node.models import InboxActivity
     from node.runtime.config import load_config
-    from node.runtime.db import create_engine, session_factory
+    from node.runtime.db import Database
 
     config = load_config(config_file, data_dir=data_dir)
-    engine = create_engine(config.database_url)
+    db = Database.open(config.database_url)
     try:
-        async with session_factory(engine)() as session:
+        async with db.read() as session:
             return int(await session.scalar(select(func.count()).select_from(InboxActivity)) or 0)
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 # -- load ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from matching.occupations import load_occupations
 from matching.taxonomy import load_taxonomy
 from node.models import Peer, Profile, Resident
 from node.runtime import migrate
-from node.runtime.db import create_engine, session_factory, transaction
+from node.runtime.db import Database
 from node.vectors.activities import Publisher
 from node.vectors.publication import publish_changes
 
@@ -64,11 +64,10 @@ def _profiles(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 async def run(residents: int, database: str, edits: int) -> dict[str, float]:
-    engine = create_engine(database)
-    await migrate.upgrade(engine)
-    sessions = session_factory(engine)
+    db = Database.open(database)
+    await migrate.upgrade(db.engine)
     profiles = _profiles(residents, seed=1)
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         await session.execute(
             insert(Peer),
             [{"actor_url": "https://peer.example/actor", "origin": "https://peer.example"}],
@@ -98,7 +97,7 @@ async def run(residents: int, database: str, edits: int) -> dict[str, float]:
     )
     figures: dict[str, float] = {"residents": residents}
     started = time.perf_counter()
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         await publish_changes(session, publisher, thorough=True)
     figures["first_publication_s"] = round(time.perf_counter() - started, 2)
 
@@ -108,7 +107,7 @@ async def run(residents: int, database: str, edits: int) -> dict[str, float]:
     for _ in range(edits):
         resident_id = int(rng.integers(1, residents + 1))
         started = time.perf_counter()
-        async with transaction(sessions) as session:
+        async with db.write() as session:
             profile = await session.get(Profile, resident_id)
             assert profile is not None
             profile.interests = sorted(str(c) for c in rng.choice(codes, 5, replace=False))
@@ -119,10 +118,10 @@ async def run(residents: int, database: str, edits: int) -> dict[str, float]:
     figures["edit_max_ms"] = round(max(timings) * 1000, 1)
 
     started = time.perf_counter()
-    async with transaction(sessions) as session:
+    async with db.write() as session:
         await publish_changes(session, publisher, thorough=True)
     figures["thorough_pass_s"] = round(time.perf_counter() - started, 2)
-    await engine.dispose()
+    await db.dispose()
     return figures
 
 

@@ -1,0 +1,41 @@
+"""The benchmark scripts still run (at a tiny scale) and end with one JSON line: a
+benchmark that broke silently would leave the figures in the README unmeasurable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "matching": [
+        "--oldenburg",
+        "600",
+        "--cholet",
+        "300",
+        "--refresh-samples",
+        "3",
+        "--no-baseline",
+    ],
+    "publication": ["--residents", "300", "--edits", "2"],
+    "inbox": ["--requests", "40", "--warmup", "5", "--concurrency", "4"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_benchmark_runs_and_prints_its_figures(name: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", *TINY[name]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert isinstance(figures, dict) and figures
