@@ -21,6 +21,7 @@ from federation.vocabulary import (
     Accept,
     Block,
     Create,
+    Envelope,
     Flag,
     Follow,
     FollowCopy,
@@ -49,8 +50,16 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-# Each builder spells its activity out (same keys, same order) so that the type
-# checker holds it to its type in federation.vocabulary.
+def envelope(base_url: str, local: str, remote: str, now: datetime) -> Envelope:
+    """What every contact activity carries: a fresh id, the author's pseudonym, the
+    other pseudonym as its only addressee, and the author's clock."""
+    return {
+        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "id": new_id(base_url),
+        "actor": local,
+        "to": [remote],
+        "published": stamp(now),
+    }
 
 
 def follow_copy(follow_id: str, actor: str, target: str) -> FollowCopy:
@@ -59,15 +68,7 @@ def follow_copy(follow_id: str, actor: str, target: str) -> FollowCopy:
 
 def follow(base_url: str, local: str, remote: str, now: datetime) -> Follow:
     """ "Yes, I'd like contact": nothing but the two pseudonyms."""
-    return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
-        "type": "Follow",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
-        "object": remote,
-    }
+    return {**envelope(base_url, local, remote, now), "type": "Follow", "object": remote}
 
 
 @overload
@@ -98,21 +99,13 @@ def answer(
     """``Accept`` or ``Reject`` of the peer resident's ``Follow`` (``follow_id``)."""
     if kind == "Accept":
         return {
-            "@context": ACTIVITYSTREAMS_CONTEXT,
-            "id": new_id(base_url),
+            **envelope(base_url, local, remote, now),
             "type": "Accept",
-            "actor": local,
-            "to": [remote],
-            "published": stamp(now),
             "object": follow_copy(follow_id, remote, local),
         }
     return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
+        **envelope(base_url, local, remote, now),
         "type": "Reject",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
         "object": follow_copy(follow_id, remote, local),
     }
 
@@ -120,26 +113,14 @@ def answer(
 def undo(base_url: str, local: str, remote: str, follow_id: str, now: datetime) -> Undo:
     """Withdraw this side's own ``Follow``."""
     return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
+        **envelope(base_url, local, remote, now),
         "type": "Undo",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
         "object": follow_copy(follow_id, local, remote),
     }
 
 
 def block(base_url: str, local: str, remote: str, now: datetime) -> Block:
-    return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
-        "type": "Block",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
-        "object": remote,
-    }
+    return {**envelope(base_url, local, remote, now), "type": "Block", "object": remote}
 
 
 def reveal(
@@ -150,15 +131,7 @@ def reveal(
     if about:
         person["summary"] = about[:MAX_ABOUT_LENGTH]
         person["mediaType"] = PLAIN_TEXT
-    return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
-        "type": "Update",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
-        "object": person,
-    }
+    return {**envelope(base_url, local, remote, now), "type": "Update", "object": person}
 
 
 def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> Create:
@@ -172,15 +145,7 @@ def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> Cr
         "content": body,
         "published": stamp(now),
     }
-    return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
-        "id": new_id(base_url),
-        "type": "Create",
-        "actor": local,
-        "to": [remote],
-        "published": stamp(now),
-        "object": message,
-    }
+    return {**envelope(base_url, local, remote, now), "type": "Create", "object": message}
 
 
 def flag(base_url: str, remote: str, reason: str, note_ids: list[str], now: datetime) -> Flag:
