@@ -6,7 +6,11 @@ Run from the repository root::
     python -m benchmarks.matching --oldenburg 20000 --cholet 6000 --no-baseline
 
 Prints wall time and peak resident memory per step, quality figures of the result, the
-baseline side by side, and finally one line of JSON with every figure.
+baseline side by side, what publishing costs the matching (the same residents matched
+once with their raw vectors and once with the vectors as published: coarse language
+levels, k-anonymous values and combinations, withheld residents left out; on a sample
+of ``--coarsening-sample`` residents per city at most, to keep the step cheap), and
+finally one line of JSON with every figure.
 
 Peak memory is the process's resident set (VmHWM), reset before each step where the
 kernel allows it, because BLAS buffers are invisible to ``tracemalloc``. It includes the
@@ -28,14 +32,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks.synthetic import default_taxonomy, generate_population
+from matching.anonymise import generalise
 from matching.batch import assign_twins, suggestion_maps
 from matching.candidates import candidate_pass
 from matching.layout import VectorLayout
+from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex, suggestions_for
 from matching.score import RarityWeights, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
+from matching.taxonomy import load_taxonomy
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -153,6 +160,59 @@ def faiss_baseline(
     figures["baseline_vector_width"] = int(left_columns.shape[1])
 
 
+def _quality(
+    left: Sequence[InterestProfile],
+    right: Sequence[InterestProfile],
+    codes: Sequence[str],
+    parent: Callable[[str], str | None],
+) -> tuple[float, int, int]:
+    """Mean top-10 score over every suggestion both ways, twin pairs, residents with a twin."""
+    rows, columns = canonical_sides(left, right)
+    weights = rarity_weights([*rows, *columns], codes, parent)
+    settings = MatchSettings()
+    row_lists, column_lists = candidate_pass(rows, columns, weights, settings)
+    suggestions = suggestion_maps(rows, columns, row_lists, column_lists, settings.top_k)
+    twins = assign_twins(rows, columns, row_lists, column_lists)
+    scores = [s.score for lists in suggestions.values() for s in lists]
+    row_ids = {r.id for r in rows}
+    pairs = sum(len(others) for resident, others in twins.items() if resident in row_ids)
+    with_twin = sum(1 for others in twins.values() if others)
+    return (statistics.fmean(scores) if scores else 0.0), pairs, with_twin
+
+
+def coarsening_cost(
+    oldenburg: Sequence[InterestProfile],
+    cholet: Sequence[InterestProfile],
+    sample: int,
+    k: int,
+    figures: dict[str, Any],
+) -> None:
+    """The same residents matched raw and as published, on a sample of each city."""
+    share = min(1.0, sample / max(len(oldenburg), 1))
+    left = list(oldenburg[: round(len(oldenburg) * share)])
+    right = list(cholet[: round(len(cholet) * share)])
+    taxonomy, occupations = load_taxonomy(), load_occupations()
+    codes, parent = taxonomy.codes, taxonomy.parent
+    with measured(figures, "coarsening_cost"):
+        published = [
+            [p for p in generalise(side, k, taxonomy, occupations=occupations) if p is not None]
+            for side in (left, right)
+        ]
+        raw_mean, raw_pairs, raw_with = _quality(left, right, codes, parent)
+        pub_mean, pub_pairs, pub_with = _quality(published[0], published[1], codes, parent)
+    figures["coarsening_sample"] = [len(left), len(right)]
+    figures["coarsening_k"] = k
+    figures["coarsening_withheld"] = len(left) + len(right) - sum(map(len, published))
+    figures["coarsening_mean_top10_raw"] = round(raw_mean, 4)
+    figures["coarsening_mean_top10_published"] = round(pub_mean, 4)
+    figures["coarsening_mean_top10_change"] = round(pub_mean - raw_mean, 4)
+    figures["coarsening_twin_pairs_raw"] = raw_pairs
+    figures["coarsening_twin_pairs_published"] = pub_pairs
+    figures["coarsening_twin_pairs_change"] = pub_pairs - raw_pairs
+    figures["coarsening_with_twin_raw"] = raw_with
+    figures["coarsening_with_twin_published"] = pub_with
+
+
 def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "load_average_at_start": round(os.getloadavg()[0], 2),
@@ -224,6 +284,20 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         )
         del index
 
+    if args.coarsening_sample > 0:
+        coarsening_cost(oldenburg, cholet, args.coarsening_sample, args.k, figures)
+        say(
+            f"what publishing costs (k = {args.k}, {figures['coarsening_sample'][0]} × "
+            f"{figures['coarsening_sample'][1]} residents, "
+            f"{figures['coarsening_withheld']} withheld): mean top-10 score "
+            f"{figures['coarsening_mean_top10_raw']} raw → "
+            f"{figures['coarsening_mean_top10_published']} published "
+            f"({figures['coarsening_mean_top10_change']:+}); twin pairs "
+            f"{figures['coarsening_twin_pairs_raw']} → {figures['coarsening_twin_pairs_published']}"
+            f" ({figures['coarsening_twin_pairs_change']:+}); "
+            f"{figures['coarsening_cost_s']} s"
+        )
+
     if not args.no_baseline:
         faiss_baseline(rows, columns, weights, settings.top_k, figures)
         say(
@@ -247,6 +321,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--refresh-samples", type=int, default=50)
     parser.add_argument("--no-baseline", action="store_true", help="skip the faiss baseline")
+    parser.add_argument(
+        "--coarsening-sample",
+        type=int,
+        default=20_000,
+        help="residents of the larger city matched raw and as published (0: skip)",
+    )
+    parser.add_argument("--k", type=int, default=5, help="k-anonymity for the published side")
     args = parser.parse_args(argv)
     figures = run(args, lambda line: print(line, flush=True))
     print(json.dumps(figures, sort_keys=True))

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from matching.profile import CEFR_LEVELS, KINDS, InterestProfile
+from matching.languages import coarse_level
+from matching.profile import KINDS, InterestProfile
 
 KindGates = Mapping[str, frozenset[str]]
 """For each kind, the kinds it may be matched with. Must be symmetric."""
@@ -20,13 +21,12 @@ KindGates = Mapping[str, frozenset[str]]
 DEFAULT_KIND_GATES: KindGates = MappingProxyType({kind: frozenset({kind}) for kind in KINDS})
 """Each kind fits only itself: person↔person, family↔family, club↔club, class↔class."""
 
-USABLE_LEVEL = "B1"
-"""The lowest level at which a common language carries a conversation."""
+USABLE_LEVEL = "fluent"
+"""The lowest wire level at which a common language carries a conversation (CEFR B1)."""
 
 NATIVE = "native"
 
-_RANK: dict[str, int] = {level: rank for rank, level in enumerate(CEFR_LEVELS)}
-_USABLE_RANK = _RANK[USABLE_LEVEL]
+_USABLE = frozenset({USABLE_LEVEL, NATIVE})
 
 
 def kinds_fit(a_kind: str, b_kind: str, gates: KindGates = DEFAULT_KIND_GATES) -> bool:
@@ -38,14 +38,13 @@ def kinds_fit(a_kind: str, b_kind: str, gates: KindGates = DEFAULT_KIND_GATES) -
     return b_kind in gates.get(a_kind, frozenset()) and a_kind in gates.get(b_kind, frozenset())
 
 
-def level_rank(level: str) -> int:
-    """The CEFR level as an integer (A1 = 0 … native = 6); unknown levels rank below A1."""
-    return _RANK.get(level, -1)
-
-
 def usable_codes(languages: Mapping[str, str]) -> frozenset[str]:
-    """The languages this resident can hold a conversation in (B1 or better)."""
-    return frozenset(code for code, level in languages.items() if level_rank(level) >= _USABLE_RANK)
+    """The languages this resident can hold a conversation in (``fluent`` or ``native``).
+
+    Levels are read through :func:`~matching.languages.coarse_level`, so a CEFR level
+    (a resident's own page, an older peer) gives exactly the verdict of its wire level.
+    """
+    return frozenset(code for code, level in languages.items() if coarse_level(level) in _USABLE)
 
 
 def native_codes(languages: Mapping[str, str]) -> frozenset[str]:
@@ -82,7 +81,7 @@ class Speaking:
 
 
 def usable_languages(a: InterestProfile, b: InterestProfile) -> tuple[str, ...]:
-    """The languages both residents speak at B1 or better, sorted."""
+    """The languages both residents speak fluently or natively, sorted."""
     return tuple(sorted(usable_codes(a.languages) & usable_codes(b.languages)))
 
 

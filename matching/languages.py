@@ -1,4 +1,4 @@
-"""Spoken languages (ISO 639-1) and CEFR levels.
+"""Spoken languages (ISO 639-1), CEFR levels and the coarse levels of the wire.
 
 Only languages with a two-letter ISO 639-1 code are listed, because that is
 what the wire format carries; Low German, for example, has none and cannot be
@@ -14,7 +14,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
-from matching.profile import CEFR_LEVELS
+from matching.profile import CEFR_LEVELS, LANGUAGE_LEVELS
 from matching.taxonomy import VocabularyError, check_labels, pick_label, read_vocabulary
 
 CEFR_ORDER: tuple[str, ...] = CEFR_LEVELS
@@ -45,6 +45,51 @@ def level_at_least(level: str, minimum: str) -> bool:
 def stronger_level(a: str, b: str) -> str:
     """The better of two levels: a person listing a language twice keeps the higher one."""
     return a if cefr_rank(a) >= cefr_rank(b) else b
+
+
+_COARSE: Mapping[str, str] = MappingProxyType(
+    {
+        "A1": "basic",
+        "A2": "basic",
+        "B1": "fluent",
+        "B2": "fluent",
+        "C1": "fluent",
+        "C2": "fluent",
+        "native": "native",
+        "fluent": "fluent",
+        "basic": "basic",
+    }
+)
+_COARSE_RANK: Mapping[str, int] = MappingProxyType(
+    {level: rank for rank, level in enumerate(LANGUAGE_LEVELS)}
+)
+
+
+def coarse_level(level: object) -> str | None:
+    """The wire level (``native``, ``fluent``, ``basic``) of a CEFR or wire level, or None.
+
+    B1 is where a conversation carries (the gates' threshold), so B1 and above are
+    ``fluent``; a coarse level maps to itself, so coarsening twice changes nothing.
+    """
+    return _COARSE.get(level) if isinstance(level, str) else None
+
+
+def coarse_rank(level: str) -> int:
+    """The position of a wire level in ``LANGUAGE_LEVELS`` (basic 0 … native 2)."""
+    try:
+        return _COARSE_RANK[level]
+    except KeyError:
+        raise ValueError(f"not a language level: {level!r}") from None
+
+
+def coarse_languages(languages: Mapping[str, str]) -> dict[str, str]:
+    """Spoken languages with wire levels, sorted by code; unknown levels are left out."""
+    result: dict[str, str] = {}
+    for code in sorted(languages):
+        level = coarse_level(languages[code])
+        if level is not None:
+            result[code] = level
+    return result
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -15,6 +15,13 @@ Kind = Literal["person", "family", "club", "school_class"]
 KINDS: tuple[Kind, ...] = ("person", "family", "club", "school_class")
 
 CEFR_LEVELS: tuple[str, ...] = ("A1", "A2", "B1", "B2", "C1", "C2", "native")
+"""What a resident enters and the node stores; never published as such."""
+
+LANGUAGE_LEVELS: tuple[str, ...] = ("basic", "fluent", "native")
+"""The levels a vector carries, weakest first: ``native``; ``fluent`` (B1 or better);
+``basic`` (below B1). Exactly what the gates and the score distinguish, and no more:
+a CEFR level would single out the one resident who wrote ``C1`` where everyone else
+wrote ``B2``."""
 
 # Age bands: a decade for persons, a grade band for school classes,
 # children's bands for families, nothing for clubs.

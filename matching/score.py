@@ -39,7 +39,8 @@ OCCUPATION_UNITS = 1_254_400
 """Same two-digit ISCO sub-major group; the same major group earns half. Weight 0.15."""
 
 LANGUAGE_UNITS = 1_254_400
-"""A language tandem; a merely common language (both ≥ B1) earns half. Weight 0.15.
+"""A language tandem; a merely common language (both fluent: CEFR B1 or better) earns
+half. Weight 0.15.
 
 A tandem ranks higher because both sides gain something from every meeting."""
 

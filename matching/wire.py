@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from matching.languages import Languages, is_cefr_level, stronger_level
+from matching.languages import Languages, coarse_languages, coarse_level, coarse_rank
 from matching.occupations import Occupations
 from matching.profile import (
     CHILD_AGE_BANDS,
@@ -95,7 +95,9 @@ def profile_to_json(profile: InterestProfile) -> dict[str, Any]:
     """The wire object for ``profile``, with a fixed key order and sorted lists.
 
     Sorting here, not only in the dataclass, means two nodes produce the same
-    bytes for the same profile, which keeps signatures and digests stable.
+    bytes for the same profile, which keeps signatures and digests stable. Language
+    levels leave as wire levels (``native``, ``fluent``, ``basic``) whatever the
+    profile holds: a CEFR level never crosses.
     """
     return {
         "type": PROFILE_TYPE,
@@ -103,7 +105,7 @@ def profile_to_json(profile: InterestProfile) -> dict[str, Any]:
         "kind": profile.kind,
         "interests": sorted(set(profile.interests)),
         "occupation": profile.occupation,
-        "languages": {code: profile.languages[code] for code in sorted(profile.languages)},
+        "languages": coarse_languages(profile.languages),
         "learning": sorted(set(profile.learning)),
         "ageBand": profile.age_band,
         "childrenAgeBands": [b for b in CHILD_AGE_BANDS if b in profile.children_age_bands],
@@ -198,6 +200,8 @@ def _updated(obj: Mapping[str, Any]) -> str:
 
 
 def _spoken(obj: Mapping[str, Any], languages: Languages) -> tuple[dict[str, str], int]:
+    """Codes normalised as elsewhere; a CEFR level (an older peer) becomes its wire
+    level and counts as changed, like a normalised code."""
     value = obj.get("languages", {})
     if not isinstance(value, dict):
         raise ProfileFormatError("languages must be an object")
@@ -207,13 +211,19 @@ def _spoken(obj: Mapping[str, Any], languages: Languages) -> tuple[dict[str, str
     changed = 0
     for raw_code, raw_level in value.items():
         tag = _short_string(raw_code, "languages key")
-        level = _short_string(raw_level, f"languages[{tag!r}]")
-        if not is_cefr_level(level):
-            raise ProfileFormatError(f"languages[{tag!r}]: {level!r} is not a CEFR level")
+        given = _short_string(raw_level, f"languages[{tag!r}]")
+        level = coarse_level(given)
+        if level is None:
+            raise ProfileFormatError(
+                f"languages[{tag!r}]: {given!r} is not a language level (native, fluent, basic)"
+            )
+        changed += level != given
         code = languages.normalise(tag)
         changed += code != tag
         if code is not None:
-            spoken[code] = stronger_level(spoken[code], level) if code in spoken else level
+            if code in spoken and coarse_rank(spoken[code]) >= coarse_rank(level):
+                continue
+            spoken[code] = level
     return dict(sorted(spoken.items())), changed
 
 
@@ -226,8 +236,9 @@ def profile_from_json(
     """Validate a peer's ``InterestProfile`` object.
 
     Returns the profile and how many codes (interests, occupation, languages)
-    were unknown and had to fall back to a known parent or be dropped, so the
-    caller can notice a peer running a different taxonomy version.
+    were unknown and had to fall back to a known parent or be dropped, or were
+    CEFR levels mapped to their wire level, so the caller can notice a peer running
+    a different taxonomy or protocol version.
     Raises :class:`ProfileFormatError` for anything malformed.
     """
     if not isinstance(obj, dict):

@@ -43,6 +43,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("sync", "pull peers' full vector sets and reconcile", "node.cli._sync"),
     ("worker", "run only the background workers", "node.cli._worker"),
     ("demo", "run the Oldenburg and Cholet demo pair", "node.cli._demo"),
+    ("privacy", "what leaves for each peer, and how well it hides", "node.cli._privacy"),
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from matching.languages import coarse_languages
 from matching.profile import KINDS, InterestProfile, Kind
 from matching.wire import MAX_INTERESTS, profile_to_json
 from node.models import Profile, PublicationState, Resident
@@ -29,7 +30,11 @@ _ADVISORY_LOCK = 0x5A57_0001  # one publication at a time per database (PostgreS
 
 def encode(resident_id: int, kind: str, profile: Any) -> InterestProfile:
     """The raw (not yet generalised) vector of one resident. ``profile`` is anything
-    with the profile's code columns."""
+    with the profile's code columns.
+
+    Language levels are coarsened here (CEFR → ``native``/``fluent``/``basic``): the
+    node keeps the CEFR level the resident gave, the vector carries only what the
+    gates and the score use."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     shaped: Kind = kind
@@ -38,7 +43,7 @@ def encode(resident_id: int, kind: str, profile: Any) -> InterestProfile:
         kind=shaped,
         interests=tuple(sorted(set(profile.interests)))[:MAX_INTERESTS],
         occupation=(profile.occupation or None) and profile.occupation[:2],
-        languages=dict(sorted(profile.languages.items())),
+        languages=coarse_languages(profile.languages),
         learning=tuple(sorted(set(profile.learning))),
         age_band=profile.age_band if kind in ("person", "school_class") else None,
         children_age_bands=tuple(profile.children_age_bands) if kind == "family" else (),

@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {slug: ROOT / "config" / f"{slug}.toml" for slug in ("oldenburg", "cholet")}
 
 
-def published(slug: str, residents: list[DemoResident], salt: str) -> list[InterestProfile]:
+def published(slug: str, residents: list[DemoResident], salt: str) -> list[InterestProfile | None]:
     """What the node would publish: raw vectors, generalised with the city's k, under
-    pseudonym-like ids (``salt`` changes them, as a fresh node secret would)."""
+    pseudonym-like ids (``salt`` changes them, as a fresh node secret would); None for a
+    withheld resident."""
     config = load_config(CONFIGS[slug], environ={})
     raw = []
     for number, resident in enumerate(residents):
@@ -47,9 +48,11 @@ def _fields(profile: InterestProfile) -> dict[str, object]:
     return {name: getattr(profile, name) for name in InterestProfile.__dataclass_fields__}
 
 
-def mayor(residents: list[DemoResident], vectors: list[InterestProfile]) -> InterestProfile:
+def mayor(residents: list[DemoResident], vectors: list[InterestProfile | None]) -> InterestProfile:
     index = next(i for i, r in enumerate(residents) if r.role == "mayor")
-    return vectors[index]
+    vector = vectors[index]
+    assert vector is not None, "the mayor was withheld"
+    return vector
 
 
 @pytest.mark.parametrize("slug", ["oldenburg", "cholet"])
@@ -95,15 +98,18 @@ def test_demo_logins_cover_every_kind_and_accept_the_shared_password(slug: str) 
 @pytest.mark.parametrize("salt", ["first start", "after --fresh", "another secret"])
 def test_the_mayors_are_twins(salt: str) -> None:
     oldenburg_residents, cholet_residents = population("oldenburg"), population("cholet")
-    oldenburg = published("oldenburg", oldenburg_residents, salt)
-    cholet = published("cholet", cholet_residents, salt)
-    krogmann = mayor(oldenburg_residents, oldenburg)
-    bourdouleix = mayor(cholet_residents, cholet)
-    # Their distinctive values survive k-anonymity on both sides.
+    oldenburg_all = published("oldenburg", oldenburg_residents, salt)
+    cholet_all = published("cholet", cholet_residents, salt)
+    krogmann = mayor(oldenburg_residents, oldenburg_all)
+    bourdouleix = mayor(cholet_residents, cholet_all)
+    oldenburg = [v for v in oldenburg_all if v is not None]
+    cholet = [v for v in cholet_all if v is not None]
+    # Their distinctive interests survive k-anonymity on both sides; occupation and age
+    # band are part of the combination that k residents must share, so they coarsen.
     for vector in (krogmann, bourdouleix):
         assert vector.interests == MAYOR_INTERESTS
-        assert vector.occupation == "11"
-        assert vector.age_band == "60-69"
+        assert vector.occupation in ("11", "1")
+        assert vector.age_band in ("60-69", None)
 
     taxonomy = load_taxonomy()
     settings = match_settings(load_config(CONFIGS["oldenburg"], environ={}))
@@ -131,9 +137,11 @@ def test_the_mayors_are_twins(salt: str) -> None:
 
 
 def test_most_residents_have_a_twin() -> None:
-    oldenburg = published("oldenburg", population("oldenburg"), "x")
-    cholet = published("cholet", population("cholet"), "x")
+    oldenburg = [v for v in published("oldenburg", population("oldenburg"), "x") if v]
+    cholet = [v for v in published("cholet", population("cholet"), "x") if v]
     taxonomy = load_taxonomy()
     result = match_pair(oldenburg, cholet, codes=taxonomy.codes, parent=taxonomy.parent)
     with_twin = sum(1 for vector in oldenburg if result.twins[vector.id])
-    assert with_twin > 0.8 * len(oldenburg)
+    # Combinations k-anonymous in a city of 300 cost languages (and with them the
+    # language gate) for some: about two in three have a twin.
+    assert with_twin > 0.6 * len(oldenburg)

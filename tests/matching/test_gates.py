@@ -107,3 +107,13 @@ def test_language_gate_is_symmetric(
     assert language_gate(a, b) == language_gate(b, a)
     assert usable_languages(a, b) == usable_languages(b, a)
     assert tandem_pairs(b, a) == tuple(sorted((y, x) for x, y in tandem_pairs(a, b)))
+
+
+def test_wire_levels_pass_the_gates_as_their_cefr_levels_do() -> None:
+    a = resident({"de": "native", "en": "fluent"}, learning=("fr",))
+    b = resident({"fr": "native", "en": "fluent"}, learning=("de",))
+    assert usable_languages(a, b) == ("en",)
+    assert tandem_pairs(a, b) == (("de", "fr"),)
+    basic = resident({"de": "native", "en": "basic"})
+    assert not language_gate(basic, resident({"fr": "native", "en": "basic"}))
+    assert language_gate(resident({"en": "B1"}), resident({"en": "fluent"}))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching.batch import match_pair
+from matching.gates import language_gate
+from matching.languages import coarse_languages
 from matching.profile import (
     CEFR_LEVELS,
     CHILD_AGE_BANDS,
@@ -29,6 +33,7 @@ from matching.score import (
     score,
     score_units,
 )
+from matching.settings import MatchSettings
 
 CODES = tuple(
     sorted(
@@ -210,3 +215,25 @@ def test_tandem_scores_higher_than_a_common_language() -> None:
     assert language_units(*tandem) == LANGUAGE_UNITS > language_units(*common) > 0
     weights = rarity_weights([*common, *tandem], CODES, parent)
     assert score(*tandem, weights) > score(*common, weights)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(profiles, min_size=2, max_size=8))
+def test_cefr_and_coarse_levels_score_the_same(residents: list[InterestProfile]) -> None:
+    """The wire carries coarse levels only; the gates and the score must not notice."""
+    residents = [
+        dataclasses.replace(r, id=f"https://example.test/p/{i}") for i, r in enumerate(residents)
+    ]
+    coarse = [dataclasses.replace(r, languages=coarse_languages(r.languages)) for r in residents]
+    weights = rarity_weights(residents, CODES, parent)
+    for i, a in enumerate(residents):
+        for j, b in enumerate(residents):
+            assert score_units(a, b, weights) == score_units(coarse[i], coarse[j], weights)
+            assert language_gate(a, b) == language_gate(coarse[i], coarse[j])
+    half = len(residents) // 2
+    settings_ = MatchSettings()
+    raw = match_pair(
+        residents[:half], residents[half:], codes=CODES, parent=parent, settings=settings_
+    )
+    wire = match_pair(coarse[:half], coarse[half:], codes=CODES, parent=parent, settings=settings_)
+    assert raw == wire

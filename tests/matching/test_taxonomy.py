@@ -14,12 +14,15 @@ import pytest
 from matching.languages import (
     CEFR_ORDER,
     cefr_rank,
+    coarse_languages,
+    coarse_level,
+    coarse_rank,
     level_at_least,
     load_languages,
     stronger_level,
 )
 from matching.occupations import load_occupations
-from matching.profile import CEFR_LEVELS
+from matching.profile import CEFR_LEVELS, LANGUAGE_LEVELS
 from matching.taxonomy import (
     LABEL_LANGUAGES,
     Taxonomy,
@@ -321,3 +324,26 @@ def test_cefr_order() -> None:
         level_at_least("B3", "A1")
     with pytest.raises(ValueError, match="CEFR"):
         level_at_least("B1", "fluent")
+
+
+def test_coarse_levels_are_what_the_gates_distinguish() -> None:
+    assert LANGUAGE_LEVELS == ("basic", "fluent", "native")
+    assert [coarse_level(level) for level in CEFR_ORDER] == [
+        "basic",
+        "basic",
+        "fluent",
+        "fluent",
+        "fluent",
+        "fluent",
+        "native",
+    ]
+    assert [coarse_level(level) for level in LANGUAGE_LEVELS] == list(LANGUAGE_LEVELS)
+    assert coarse_level("B3") is None and coarse_level(None) is None
+    assert coarse_rank("basic") < coarse_rank("fluent") < coarse_rank("native")
+    with pytest.raises(ValueError, match="language level"):
+        coarse_rank("B2")
+    assert coarse_languages({"fr": "A2", "de": "native", "en": "C1", "xx": "B3"}) == {
+        "de": "native",
+        "en": "fluent",
+        "fr": "basic",
+    }

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from matching.languages import load_languages
 from matching.occupations import load_occupations
 from matching.profile import (
-    CEFR_LEVELS,
     CHILD_AGE_BANDS,
     GRADE_BANDS,
+    LANGUAGE_LEVELS,
     PERSON_AGE_BANDS,
     InterestProfile,
 )
@@ -40,7 +40,7 @@ PROFILE = InterestProfile(
     kind="person",
     interests=("music_making.choir", "sport.cycling"),
     occupation="23",
-    languages={"fr": "native", "en": "B2", "de": "A2"},
+    languages={"fr": "native", "en": "fluent", "de": "basic"},
     learning=("de",),
     age_band="30-39",
     updated="2026-03-01T09:30:00+00:00",
@@ -52,7 +52,7 @@ EXPECTED = {
     "kind": "person",
     "interests": ["music_making.choir", "sport.cycling"],
     "occupation": "23",
-    "languages": {"de": "A2", "en": "B2", "fr": "native"},
+    "languages": {"de": "basic", "en": "fluent", "fr": "native"},
     "learning": ["de"],
     "ageBand": "30-39",
     "childrenAgeBands": [],
@@ -93,7 +93,7 @@ def test_serialisation_is_byte_for_byte_deterministic() -> None:
         kind="person",
         interests=("sport.cycling", "music_making.choir"),
         occupation="23",
-        languages={"de": "A2", "fr": "native", "en": "B2"},
+        languages={"de": "basic", "fr": "native", "en": "fluent"},
         learning=("de",),
         age_band="30-39",
         updated="2026-03-01T09:30:00+00:00",
@@ -122,7 +122,7 @@ def test_round_trip() -> None:
             kind="person",
             interests=("music_making.choir", "sport.cycling"),
             occupation="23",
-            languages={"de": "A2", "en": "B2", "fr": "native"},
+            languages={"de": "basic", "en": "fluent", "fr": "native"},
             learning=("de",),
             age_band="30-39",
             updated="2026-03-01T09:30:00+00:00",
@@ -155,7 +155,9 @@ def valid_profiles(draw: st.DrawFn) -> InterestProfile:
             sorted(
                 draw(
                     st.dictionaries(
-                        st.sampled_from(LANGUAGES.codes), st.sampled_from(CEFR_LEVELS), max_size=4
+                        st.sampled_from(LANGUAGES.codes),
+                        st.sampled_from(LANGUAGE_LEVELS),
+                        max_size=4,
                     )
                 ).items()
             )
@@ -229,9 +231,26 @@ def test_language_tags_are_normalised_or_dropped() -> None:
         learning=["es", "pt-BR", "qya"],
     )
     profile, changed = parse(obj)
-    assert profile.languages == {"de": "native", "fr": "C1"}
+    assert profile.languages == {"de": "native", "fr": "fluent"}
     assert profile.learning == ("es", "pt")
-    assert changed == 5
+    assert changed == 5 + 3  # five tags, three CEFR levels
+
+
+def test_cefr_levels_of_an_older_peer_become_wire_levels_and_count_as_changed() -> None:
+    obj = with_changes(languages={"de": "A2", "en": "B1", "fr": "native", "it": "C2"})
+    profile, changed = parse(obj)
+    assert profile.languages == {"de": "basic", "en": "fluent", "fr": "native", "it": "fluent"}
+    assert changed == 3
+
+
+def test_a_language_given_twice_keeps_the_stronger_level() -> None:
+    profile, _ = parse(with_changes(languages={"de-AT": "basic", "de": "fluent", "DE": "A1"}))
+    assert profile.languages == {"de": "fluent"}
+
+
+def test_cefr_levels_never_leave() -> None:
+    cefr = dataclasses.replace(PROFILE, languages={"fr": "native", "en": "C1", "de": "A1"})
+    assert profile_to_json(cefr)["languages"] == {"de": "basic", "en": "fluent", "fr": "native"}
 
 
 def test_exactly_the_limits_are_accepted() -> None:
@@ -272,9 +291,9 @@ REJECTED: list[tuple[str, object, str]] = [
     ("occupation not a string", with_changes(occupation=23), "occupation"),
     ("occupation too long", with_changes(occupation="2" * 65), "longer than 64"),
     ("languages not an object", with_changes(languages=["de"]), "languages"),
-    ("bad CEFR level", with_changes(languages={"de": "B3"}), "CEFR"),
+    ("bad CEFR level", with_changes(languages={"de": "B3"}), "not a language level"),
     ("level not a string", with_changes(languages={"de": 5}), "languages"),
-    ("fluent is not a level", with_changes(languages={"de": "fluent"}), "CEFR"),
+    ("expert is not a level", with_changes(languages={"de": "expert"}), "native, fluent"),
     ("language key too long", with_changes(languages={"d" * 65: "B1"}), "longer than 64"),
     ("too many languages", with_changes(languages={f"x{i}": "B1" for i in range(26)}), "more"),
     ("learning not a list", with_changes(learning={"de": True}), "learning"),

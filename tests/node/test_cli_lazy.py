@@ -99,6 +99,7 @@ def test_table_matches_what_the_modules_register() -> None:
         "sync",
         "worker",
         "demo",
+        "privacy",
     ]
 
 
