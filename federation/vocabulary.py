@@ -138,16 +138,20 @@ class InterestProfile(TypedDict):
     ageBand: str | None
     childrenAgeBands: list[str]
     updated: str
+    sequence: NotRequired[int]
 
 
 class Tombstone(TypedDict):
-    """What is left of a withdrawn pseudonym actor. ``deleted`` lets the receiver tell
-    an ``Update`` sent before the withdrawal from a profile resumed after it."""
+    """What is left of a withdrawn profile (``formerType`` ``InterestProfile``: the
+    pseudonym actor stays for its contacts) or of a deleted pseudonym actor
+    (``formerType`` ``Person``). ``sequence`` lets the receiver tell an ``Update`` sent
+    before the withdrawal from a profile resumed after it; ``deleted`` is the day."""
 
     type: Literal["Tombstone"]
     id: str
-    formerType: Literal["Person"]
+    formerType: Literal["InterestProfile", "Person"]
     deleted: str
+    sequence: int
 
 
 class PublicKeyEntry(TypedDict):
@@ -238,7 +242,7 @@ class UpdateService(Envelope):
 
 
 class DeleteProfile(Envelope):
-    """Withdraws a resident's profile by deleting its pseudonym actor (signed, too)."""
+    """Withdraws a resident's profile, or deletes its pseudonym actor (signed, too)."""
 
     type: Literal["Delete"]
     object: Tombstone

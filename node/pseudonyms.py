@@ -5,8 +5,15 @@ with the node secret. Keyed, so nobody without the secret can recompute or enume
 them; per peer, so two peers comparing notes cannot join their data; per epoch, so a
 resident who resets gets a fresh one that nothing links to the old.
 
-Every pseudonym ever issued keeps its row: the pseudonym actor answers 410 for a
-withdrawn one, and contacts can still be traced back while it is current.
+Every pseudonym ever issued keeps its row. Withdrawing a pseudonym's *profile* (pause,
+suspension, reset) leaves its actor in place for the contacts made under it; *retiring*
+the actor (account deleted) makes it answer 410 and ends those contacts at the peer.
+
+Each pseudonym also numbers what is sent under it (``Update`` and ``Delete``): the
+receiver applies a change only if its number is higher than the last it applied, so
+the order of delivery does not matter. The numbers start at a keyed value of the
+pseudonym, so the numbers two peers receive for one resident have nothing in common,
+and they order nothing across residents.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.models import Peer, Pseudonym, utcnow
 
 PATH_PREFIX = "/p/"
+SEQUENCE_START_BITS = 40  # leaves room below 2**53, the largest integer JSON keeps exact
 
 
 def derive(secret: bytes, resident_id: int, epoch: int, peer_actor_url: str) -> str:
@@ -30,6 +38,24 @@ def derive(secret: bytes, resident_id: int, epoch: int, peer_actor_url: str) -> 
     a validated URL, so the message encoding is unambiguous."""
     message = f"{resident_id}\n{epoch}\n{peer_actor_url}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def sequence_start(secret: bytes, pseudonym: str) -> int:
+    """The number before the first one sent under ``pseudonym`` (keyed, so that it tells
+    a peer nothing, and the same after a restart)."""
+    mac = hmac.new(secret, f"sequence\n{pseudonym}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(mac[:8], "big") >> (64 - SEQUENCE_START_BITS)
+
+
+def current_sequence(secret: bytes, row: Pseudonym) -> int:
+    """The number of the last change sent under ``row`` (its start if none was)."""
+    return row.sequence if row.sequence is not None else sequence_start(secret, row.pseudonym)
+
+
+def next_sequence(secret: bytes, row: Pseudonym) -> int:
+    """Take the next number for a change sent under ``row``."""
+    row.sequence = current_sequence(secret, row) + 1
+    return row.sequence
 
 
 def actor_url(base_url: str, pseudonym: str) -> str:
@@ -51,6 +77,7 @@ class PseudonymRecord:
     resident_id: int | None
     peer_id: int
     withdrawn: bool
+    retired: bool
 
 
 async def ensure_for_peer(
@@ -78,7 +105,8 @@ async def ensure_for_peer(
 async def withdraw(
     session: AsyncSession, resident_id: int, *, when: datetime | None = None
 ) -> list[Pseudonym]:
-    """Mark every current pseudonym of the resident withdrawn; return them (for Deletes)."""
+    """Mark the profile withdrawn under every pseudonym of the resident that still
+    publishes it; return them (each needs a ``Delete`` of the profile). The actors stay."""
     rows = list(
         (
             await session.scalars(
@@ -108,4 +136,29 @@ async def lookup(session: AsyncSession, pseudonym: str) -> PseudonymRecord | Non
         resident_id=row.resident_id,
         peer_id=row.peer_id,
         withdrawn=row.withdrawn_at is not None,
+        retired=row.retired_at is not None,
     )
+
+
+async def retire(
+    session: AsyncSession, resident_id: int, *, when: datetime | None = None
+) -> list[Pseudonym]:
+    """Retire every pseudonym actor of the resident not retired yet, of every epoch
+    (older ones may still carry contacts); return them (each needs a ``Delete`` of the
+    actor)."""
+    rows = list(
+        (
+            await session.scalars(
+                select(Pseudonym).where(
+                    Pseudonym.resident_id == resident_id, Pseudonym.retired_at.is_(None)
+                )
+            )
+        ).all()
+    )
+    stamp = when or utcnow()
+    for row in rows:
+        row.retired_at = stamp
+        if row.withdrawn_at is None:
+            row.withdrawn_at = stamp
+    await session.flush()
+    return rows

@@ -157,14 +157,31 @@ async def local_resident_for(
     session: AsyncSession, base_url: str, actor: str, peer: Peer
 ) -> int | None:
     """The resident behind one of this node's pseudonym actors, if that pseudonym was
-    issued towards ``peer`` and is still current (else None: gone, or not theirs)."""
+    issued towards ``peer`` and its actor is not deleted (else None: gone, or not
+    theirs). A pseudonym whose profile is withdrawn (paused, or an older one after a
+    reset) still counts: the contacts made under it continue."""
     value = pseudonyms.pseudonym_from_url(base_url, actor)
     if value is None:
         return None
     record = await pseudonyms.lookup(session, value)
-    if record is None or record.withdrawn or record.peer_id != peer.id:
+    if record is None or record.retired or record.peer_id != peer.id:
         return None
     return record.resident_id
+
+
+async def is_current_pseudonym(session: AsyncSession, base_url: str, actor: str) -> bool:
+    """Whether ``actor`` is a pseudonym of the resident's current epoch: one a new contact
+    may start with. An older one (before a reset) only carries the contacts made under
+    it, so that nothing new links the new pseudonym's resident to the old one."""
+    value = pseudonyms.pseudonym_from_url(base_url, actor)
+    if value is None:
+        return False
+    found = await session.scalar(
+        select(Pseudonym.id)
+        .join(Resident, Resident.id == Pseudonym.resident_id)
+        .where(Pseudonym.pseudonym == value, Pseudonym.epoch == Resident.pseudonym_epoch)
+    )
+    return found is not None
 
 
 # The resident's own actions.

@@ -79,6 +79,18 @@ class Follows(_PairHandler):
     def local_actor(self, ctx: InboxContext) -> str:
         return wire.target_url(ctx.activity)
 
+    async def check(self, ctx: InboxContext) -> None:
+        """A new pair needs the resident's current pseudonym; one replaced by a reset
+        answers only for the pairs it already has (404 otherwise, as for a stranger)."""
+        local_actor = self.parsed(ctx)
+        await _local_resident(ctx, local_actor)
+        if await contacts.pair(ctx.session, local_actor, _actor(ctx)) is None and not (
+            await contacts.is_current_pseudonym(ctx.session, _base(ctx), local_actor)
+        ):
+            raise Rejected(
+                404, f"{local_actor[:120]} was replaced by a newer pseudonym: no new contacts"
+            )
+
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:

@@ -14,8 +14,9 @@ different times and in any order:
   overtook its ``Follow`` stays in force when the ``Follow`` arrives late;
   ``their_consent_at`` is the time the peer wrote on the activity that set their side;
 * a block (``blocked_by_me`` / ``blocked_by_them``) ends the pair for good, as does
-  the other's departure (``remote_deleted_at``) or this side's pseudonym being
-  withdrawn (``left_at``: paused, reset or suspended; the peer dropped the pair).
+  the other's departure (``remote_deleted_at``) or this side's pseudonym actor being
+  deleted (``left_at``: the resident was suspended; the peer dropped the pair). A pause
+  or a pseudonym reset withdraws only the vector: contacts go on.
 
 Consent is mutual while both sides say ``yes`` and none of the endings applies; only
 then do names (``their_name``, ``their_about``) and messages cross.

@@ -11,16 +11,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models.base import Base, utcnow
 
 
 class Pseudonym(Base):
-    """A resident's name towards one peer. Kept after withdrawal (``resident_id`` then
-    cleared on account deletion) so that the pseudonym actor answers 410, not 404, and
-    can never be issued to someone else."""
+    """A resident's name towards one peer. Kept for good (``resident_id`` cleared on
+    account deletion) so that the pseudonym actor answers 410, not 404, once retired,
+    and can never be issued to someone else.
+
+    ``withdrawn_at``: the profile is no longer published under it (matching paused,
+    suspended, or superseded by a reset); the actor still answers for the contacts made
+    under it. ``retired_at``: the actor itself is gone (the account was deleted).
+    ``sequence``: the last sequence number sent for it (None: nothing sent yet).
+    """
 
     __tablename__ = "pseudonyms"
     __table_args__ = (UniqueConstraint("resident_id", "peer_id", "epoch"),)
@@ -34,6 +40,8 @@ class Pseudonym(Base):
     epoch: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PublishedVector(Base):
@@ -63,7 +71,8 @@ class PublicationState(Base):
 
 
 class RemoteProfile(Base):
-    """A peer resident's vector as received (validated, unknown codes already dropped)."""
+    """A peer resident's vector as received (validated, unknown codes already dropped).
+    ``sequence`` is the peer's number for this version: only a higher one replaces it."""
 
     __tablename__ = "remote_profiles"
 
@@ -72,19 +81,24 @@ class RemoteProfile(Base):
     actor_url: Mapped[str] = mapped_column(String(500), unique=True)
     vector: Mapped[dict[str, Any]]
     updated: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     dropped_codes: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Tombstone(Base):
-    """A withdrawn peer pseudonym: an ``Update`` that is not newer than ``deleted`` (sent
-    before the withdrawal, arriving late) must not bring the profile back."""
+    """A withdrawn peer profile: an ``Update`` whose sequence is not higher than
+    ``sequence`` (sent before the withdrawal, arriving late) must not bring it back.
+    ``actor_deleted``: the pseudonym actor itself was deleted (the account is gone), and
+    nothing under it may come back at all."""
 
     __tablename__ = "tombstones"
 
     actor_url: Mapped[str] = mapped_column(String(500), primary_key=True)
     peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
     deleted: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    actor_deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -37,6 +37,7 @@ UNKNOWN = "unknown"
 TOO_MANY = "too_many"
 TOO_LONG = "too_long"
 NATIVE_LEARNING = "native_learning"
+BELOW_MINIMUM_AGE = "below_minimum_age"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,8 @@ class ProfileData:
     age_band: str | None = None
     children_age_bands: tuple[str, ...] = ()
     about: str = ""
-    show_about: bool = True
+    # Showing the about-text is the resident's choice, never a default.
+    show_about: bool = False
     paused: bool = False
 
 
@@ -63,13 +65,40 @@ class InvalidProfile(ValueError):
         self.problems = dict(problems)
 
 
-def age_bands_for(kind: str) -> tuple[str, ...]:
-    """The bands the ``age_band`` field offers for a kind (none for clubs, families)."""
-    return {"person": PERSON_AGE_BANDS, "school_class": GRADE_BANDS}.get(kind, ())
+def age_bands_for(kind: str, minimum_age: int | None = None) -> tuple[str, ...]:
+    """The bands the ``age_band`` field offers for a kind (none for clubs, families).
+
+    A person takes part on their own only from the node's minimum age, so a band that
+    lies entirely below it is not offered; a band the minimum age falls into (10–19
+    for 16) is, because it holds people old enough. The band itself is published
+    unchanged: the shared vocabulary has no "16–19".
+    """
+    if kind == "person":
+        return tuple(
+            band
+            for band in PERSON_AGE_BANDS
+            if minimum_age is None or band_upper_age(band) >= minimum_age
+        )
+    return GRADE_BANDS if kind == "school_class" else ()
 
 
-def profile_problems(kind: str, data: ProfileData) -> dict[str, str]:
-    """Field name → problem code for everything wrong with ``data`` (empty: fine)."""
+def band_lower_age(band: str) -> int:
+    """The youngest age of a person's band: ``"10-19"`` → 10, ``"80+"`` → 80."""
+    return int(band.rstrip("+").split("-")[0])
+
+
+def band_upper_age(band: str) -> float:
+    """The oldest age of a person's band: ``"10-19"`` → 19, ``"80+"`` → infinity."""
+    if band.endswith("+"):
+        return float("inf")
+    return int(band.split("-")[1])
+
+
+def profile_problems(
+    kind: str, data: ProfileData, minimum_age: int | None = None
+) -> dict[str, str]:
+    """Field name → problem code for everything wrong with ``data`` (empty: fine).
+    ``minimum_age`` is the node's (``node.minimum_age``); None checks the vocabulary only."""
     problems: dict[str, str] = {}
     taxonomy = load_taxonomy()
     languages = load_languages()
@@ -103,6 +132,8 @@ def profile_problems(kind: str, data: ProfileData) -> dict[str, str]:
         problems["age_band"] = REQUIRED
     elif data.age_band is not None and data.age_band not in bands:
         problems["age_band"] = UNKNOWN
+    elif data.age_band is not None and data.age_band not in age_bands_for(kind, minimum_age):
+        problems["age_band"] = BELOW_MINIMUM_AGE
     if data.children_age_bands and (
         kind != "family" or any(band not in CHILD_AGE_BANDS for band in data.children_age_bands)
     ):
@@ -134,14 +165,20 @@ def profile_data(profile: Profile | None) -> ProfileData:
 
 
 async def save_profile(
-    session: UnitOfWork, resident: Resident, data: ProfileData, publisher: Publisher | None
+    session: UnitOfWork,
+    resident: Resident,
+    data: ProfileData,
+    publisher: Publisher | None,
+    *,
+    minimum_age: int | None = None,
 ) -> Profile:
     """Store a complete profile (wizard or edit page) inside the caller's unit of work.
 
     ``publisher`` None is for filling a database before its node runs (the demo): the
-    node's reconciliation at start-up then publishes everybody in one go.
+    node's reconciliation at start-up then publishes everybody in one go. Pages pass
+    the node's ``minimum_age``, so that no form can store an age band below it.
     """
-    problems = profile_problems(resident.kind, data)
+    problems = profile_problems(resident.kind, data, minimum_age)
     if problems:
         raise InvalidProfile(problems)
     taxonomy = load_taxonomy()
@@ -169,7 +206,9 @@ async def save_profile(
 async def set_paused(
     session: UnitOfWork, resident: Resident, paused: bool, publisher: Publisher
 ) -> Profile:
-    """Pause or resume matching without touching the rest of the profile."""
+    """Pause or resume matching without touching the rest of the profile. Pausing
+    withdraws the profile from the peers (not the pseudonyms: contacts and their
+    conversations continue); resuming publishes it again under the same pseudonyms."""
     profile = await get_profile(session, resident)
     if profile is not None and profile.paused == paused:
         return profile  # nothing changed, nothing to announce

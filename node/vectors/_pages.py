@@ -1,7 +1,9 @@
 """The full set of this node's published vectors as one peer may read it (``GET /vectors``):
 a paged ``OrderedCollection``, every item under that peer's pseudonym, ordered by
 pseudonym so that the cursor (the last pseudonym of the previous page) stays stable
-while residents come and go.
+while residents come and go. Each item carries the pseudonym's current ``sequence`` (the
+number of the last ``Update`` sent under it, or the number before the first), so that
+the receiver orders the page against inbox deliveries.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node import pseudonyms
 from node.models import Peer, Pseudonym, PublishedVector, Resident
 from node.vectors import _population as vector_population
-from node.vectors.activities import Publisher, timestamp, wire_profile
+from node.vectors.activities import Publisher, wire_profile
 
 PAGE_SIZE = 500
 START = "start"
@@ -27,7 +29,12 @@ class BadCursor(ValueError):
 
 def _current(peer: Peer) -> Any:
     return (
-        select(Pseudonym.pseudonym, PublishedVector.vector, PublishedVector.updated)
+        select(
+            Pseudonym.pseudonym,
+            Pseudonym.sequence,
+            PublishedVector.vector,
+            PublishedVector.updated,
+        )
         .join(PublishedVector, PublishedVector.resident_id == Pseudonym.resident_id)
         .join(Resident, Resident.id == Pseudonym.resident_id)
         .where(
@@ -95,8 +102,15 @@ async def page(
     more = len(rows) > size
     rows = rows[:size]
     items = [
-        wire_profile({**vector, "updated": timestamp(updated)}, publisher.pseudonym_url(value))
-        for value, vector, updated in rows
+        wire_profile(
+            vector,
+            publisher.pseudonym_url(value),
+            updated,
+            sequence
+            if sequence is not None
+            else pseudonyms.sequence_start(publisher.secret, value),
+        )
+        for value, sequence, vector, updated in rows
     ]
     document: dict[str, Any] = {
         "@context": publisher.context,

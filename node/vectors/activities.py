@@ -2,6 +2,16 @@
 the pages of ``GET /vectors``, each signed with an object integrity proof (FEP-8b32,
 eddsa-jcs-2022) so that a stored copy stays verifiable against the node's Ed25519 key.
 
+Three different things leave as a ``Delete``, told apart by the ``Tombstone``'s
+``formerType``: ``InterestProfile`` withdraws the profile only (paused, suspended, or
+superseded by a reset; contacts continue under the pseudonym), ``Person`` deletes the
+pseudonym actor (the account is gone). Every vector activity carries the pseudonym's
+``sequence`` number, by which the receiver orders them.
+
+Every instant a vector activity carries (``updated``, ``published``, ``deleted``, the
+proof's ``created``) is the day only: the same change reaches every peer, and an exact
+instant would be a join key between their copies.
+
 :class:`Publisher` bundles what publishing needs (base URL, pseudonym secret, signing
 key, k, vocabularies, and this process's generalisation index); it is built once per
 app or command from config and keys.
@@ -12,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any, Final, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,6 +41,8 @@ from node.vectors._population import PopulationCache
 
 CONTEXT_PATH = "/ns/zwilling"
 TOMBSTONE_TYPE: Final = "Tombstone"
+PROFILE_DELETED: Final = "InterestProfile"  # formerType: the profile is withdrawn
+ACTOR_DELETED: Final = "Person"  # formerType: the pseudonym actor is deleted
 
 DocumentT = TypeVar("DocumentT", bound=Mapping[str, object])
 
@@ -60,8 +72,14 @@ class Publisher:
     def pseudonym_url(self, pseudonym: str) -> str:
         return pseudonyms.actor_url(self.base_url, pseudonym)
 
-    def sign(self, document: DocumentT) -> DocumentT:
-        return create_proof(document, self.signing_key, self.verification_method)
+    def sign(self, document: DocumentT, moment: datetime | None = None) -> DocumentT:
+        """Signed; the proof's ``created`` is the day of ``moment`` (now if None)."""
+        return create_proof(
+            document,
+            self.signing_key,
+            self.verification_method,
+            created=day_start(moment or datetime.now(UTC)),
+        )
 
 
 def publisher_for(config: Config, keys: NodeKeys) -> Publisher:
@@ -75,17 +93,34 @@ def publisher_for(config: Config, keys: NodeKeys) -> Publisher:
     )
 
 
+def day_start(moment: datetime) -> datetime:
+    """Midnight (UTC) of the day of ``moment``."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
 def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with microseconds: ``updated`` values order strictly per resident."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    """The day of ``moment`` as an ISO 8601 timestamp with zone (``2026-12-01T00:00:00Z``):
+    what receivers parse as ``updated``, no finer than a day."""
+    return day_start(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def wire_profile(vector: Mapping[str, Any], actor: str) -> WireProfile:
-    """A stored published vector (kept without ``id``) as the object one peer receives."""
+def wire_profile(
+    vector: Mapping[str, Any],
+    actor: str,
+    updated: datetime | None = None,
+    sequence: int | None = None,
+) -> WireProfile:
+    """A stored published vector (kept without ``id``) as the object one peer receives,
+    with its ``updated`` day and the pseudonym's ``sequence`` when given."""
     body = {key: value for key, value in vector.items() if key not in ("type", "id")}
-    # The stored vector is matching.wire.profile_to_json's object without its id (plus
-    # ``updated``), so with type and id put back it is an InterestProfile.
-    return cast(WireProfile, {"type": PROFILE_TYPE, "id": actor, **body})
+    # The stored vector is matching.wire.profile_to_json's object without its id and
+    # ``updated``, so with these put back it is an InterestProfile.
+    document: dict[str, Any] = {"type": PROFILE_TYPE, "id": actor, **body}
+    if updated is not None:
+        document["updated"] = timestamp(updated)
+    if sequence is not None:
+        document["sequence"] = sequence
+    return cast(WireProfile, document)
 
 
 def _activity_id(publisher: Publisher) -> str:
@@ -93,7 +128,14 @@ def _activity_id(publisher: Publisher) -> str:
 
 
 def update_activity(
-    publisher: Publisher, peer_actor: str, pseudonym: str, vector: Mapping[str, Any], now: datetime
+    publisher: Publisher,
+    peer_actor: str,
+    pseudonym: str,
+    vector: Mapping[str, Any],
+    *,
+    updated: datetime,
+    sequence: int,
+    now: datetime,
 ) -> UpdateProfile:
     actor = publisher.pseudonym_url(pseudonym)
     activity: UpdateProfile = {
@@ -103,16 +145,23 @@ def update_activity(
         "actor": actor,
         "to": [peer_actor],
         "published": timestamp(now),
-        "object": wire_profile(vector, actor),
+        "object": wire_profile(vector, actor, updated, sequence),
     }
-    return publisher.sign(activity)
+    return publisher.sign(activity, now)
 
 
 def delete_activity(
-    publisher: Publisher, peer_actor: str, pseudonym: str, deleted: datetime
+    publisher: Publisher,
+    peer_actor: str,
+    pseudonym: str,
+    *,
+    actor_deleted: bool,
+    sequence: int,
+    now: datetime,
 ) -> DeleteProfile:
-    """The withdrawal of a pseudonym actor; ``deleted`` lets the receiver's tombstone tell a
-    late ``Update`` (sent before) from a resumed profile (sent after)."""
+    """The withdrawal of the profile published under a pseudonym, or (``actor_deleted``)
+    of the pseudonym actor itself. ``sequence`` lets the receiver's tombstone tell a late
+    ``Update`` (sent before) from a resumed profile (sent after)."""
     actor = publisher.pseudonym_url(pseudonym)
     activity: DeleteProfile = {
         "@context": publisher.context,
@@ -120,15 +169,16 @@ def delete_activity(
         "type": "Delete",
         "actor": actor,
         "to": [peer_actor],
-        "published": timestamp(deleted),
+        "published": timestamp(now),
         "object": {
             "type": TOMBSTONE_TYPE,
             "id": actor,
-            "formerType": "Person",
-            "deleted": timestamp(deleted),
+            "formerType": ACTOR_DELETED if actor_deleted else PROFILE_DELETED,
+            "deleted": timestamp(now),
+            "sequence": sequence,
         },
     }
-    return publisher.sign(activity)
+    return publisher.sign(activity, now)
 
 
 def context_document() -> dict[str, Any]:
@@ -145,5 +195,9 @@ def context_document() -> dict[str, Any]:
             "learning": {"@id": "zw:learning", "@container": "@set"},
             "ageBand": "zw:ageBand",
             "childrenAgeBands": {"@id": "zw:childrenAgeBands", "@container": "@set"},
+            "sequence": {
+                "@id": "zw:sequence",
+                "@type": "http://www.w3.org/2001/XMLSchema#integer",
+            },
         }
     }

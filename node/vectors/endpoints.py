@@ -3,7 +3,9 @@
 * ``GET /vectors`` and ``/vectors?page=<cursor>``: this node's published vectors under
   the requesting peer's pseudonyms (signed fetch; unsigned → 401);
 * ``GET /p/<pseudonym>``: the minimal actor of a pseudonym, only to the peer it was
-  issued for (unknown → 404, withdrawn → 410);
+  issued for (unknown → 404, deleted with its account → 410; a pseudonym whose profile
+  is only withdrawn — paused, or superseded by a reset — still answers, because the
+  contacts made under it continue);
 * ``GET /ns/zwilling``: the JSON-LD context of the ``InterestProfile`` type.
 """
 
@@ -57,7 +59,7 @@ async def pseudonym_actor(request: web.Request, peer: Peer) -> web.Response:
         record = await pseudonyms.lookup(session, value)
     if record is None or record.peer_id != peer.id:
         raise web.HTTPNotFound()
-    if record.withdrawn or record.resident_id is None:
+    if record.retired or record.resident_id is None:
         raise web.HTTPGone()
     base = request.app[appkeys.CONFIG].node.base_url
     inbox = f"{base}/inbox"

@@ -1,5 +1,7 @@
 """Inbox handlers for peers' vectors: ``Update`` of an ``InterestProfile`` and ``Delete``
-of a pseudonym actor (a ``Tombstone``).
+of a ``Tombstone``, which withdraws the profile only (``formerType`` ``InterestProfile``:
+paused, suspended, reset; contacts continue) or deletes the pseudonym actor
+(``formerType`` ``Person``: the account is gone, and so are its contacts here).
 
 ``check`` refuses before anything is stored: a malformed vector (400), a vector for a
 resident of another origin (403), an activity whose integrity proof does not verify
@@ -18,6 +20,7 @@ from matching.wire import ProfileFormatError
 from node.contacts import remote_consent
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.vectors import remote as remote_vectors
+from node.vectors.activities import ACTOR_DELETED, PROFILE_DELETED
 from node.vectors.appkeys import VECTOR_STATS
 from node.vectors.remote import ForeignProfile, RemoteVectorsChanged, VectorStats
 
@@ -44,6 +47,7 @@ class ProfileUpdates(ActivityHandler):
     async def check(self, ctx: InboxContext) -> None:
         try:
             profile, _dropped = remote_vectors.parse_profile(_object(ctx), ctx.peer)
+            remote_vectors.parse_sequence(_object(ctx))
         except ProfileFormatError as exc:
             raise Rejected(400, f"InterestProfile: {exc.reason}") from None
         except ForeignProfile as exc:
@@ -53,36 +57,69 @@ class ProfileUpdates(ActivityHandler):
         await _verify(ctx)
 
     async def apply(self, ctx: InboxContext) -> None:
-        profile, dropped = remote_vectors.parse_profile(_object(ctx), ctx.peer)
+        target = _object(ctx)
+        profile, dropped = remote_vectors.parse_profile(target, ctx.peer)
+        sequence = remote_vectors.parse_sequence(target)
         stats = vector_stats(ctx.app)
-        outcome = await remote_vectors.store_update(ctx.session, ctx.peer, profile, dropped, stats)
+        outcome = await remote_vectors.store_update(
+            ctx.session, ctx.peer, profile, sequence, dropped, stats
+        )
         if outcome == "stored":
             ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
 
 
-class ProfileWithdrawals(ActivityHandler):
-    async def check(self, ctx: InboxContext) -> None:
+class Withdrawal:
+    """A checked ``Tombstone``: whose, how far in the pseudonym's sequence, and whether
+    the actor itself is deleted."""
+
+    def __init__(self, ctx: InboxContext) -> None:
         target = _object(ctx)
         actor = target.get("id")
-        if not isinstance(actor, str) or remote_vectors.parse_moment(target.get("deleted")) is None:
+        deleted = remote_vectors.parse_moment(target.get("deleted"))
+        if not isinstance(actor, str) or deleted is None:
             raise Rejected(400, "Tombstone needs an id and a deleted timestamp with a time zone")
-        if actor != ctx.activity.get("actor"):
+        former = target.get("formerType")
+        if former not in (PROFILE_DELETED, ACTOR_DELETED):
+            raise Rejected(
+                400, f"Tombstone formerType must be {PROFILE_DELETED!r} or {ACTOR_DELETED!r}"
+            )
+        try:
+            self.sequence = remote_vectors.parse_sequence(target)
+        except ProfileFormatError as exc:
+            raise Rejected(400, f"Tombstone: {exc.reason}") from None
+        self.actor = actor
+        self.deleted = deleted
+        self.actor_deleted = former == ACTOR_DELETED
+
+
+class ProfileWithdrawals(ActivityHandler):
+    async def check(self, ctx: InboxContext) -> None:
+        withdrawal = Withdrawal(ctx)
+        if withdrawal.actor != ctx.activity.get("actor"):
             raise Rejected(403, "a pseudonym actor can only withdraw itself")
-        if not remote_vectors.same_origin(actor, ctx.peer.origin):
-            raise Rejected(403, f"{actor[:120]} is not on the origin of {ctx.peer.actor_url}")
+        if not remote_vectors.same_origin(withdrawal.actor, ctx.peer.origin):
+            raise Rejected(
+                403, f"{withdrawal.actor[:120]} is not on the origin of {ctx.peer.actor_url}"
+            )
         await _verify(ctx)
 
     async def apply(self, ctx: InboxContext) -> None:
-        target = _object(ctx)
-        deleted = remote_vectors.parse_moment(target.get("deleted"))
-        if deleted is None:
-            raise Rejected(400, "Tombstone without a deleted timestamp")
+        withdrawal = Withdrawal(ctx)
         stats = vector_stats(ctx.app)
-        actor = str(target["id"])
-        if await remote_vectors.store_withdrawal(ctx.session, ctx.peer, actor, deleted, stats):
+        if await remote_vectors.store_withdrawal(
+            ctx.session,
+            ctx.peer,
+            withdrawal.actor,
+            sequence=withdrawal.sequence,
+            deleted=withdrawal.deleted,
+            actor_deleted=withdrawal.actor_deleted,
+            stats=stats,
+        ):
             ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
-        # Contacts end even when the vector was already gone (a late or repeated Delete).
-        await remote_consent.remote_resident_left(ctx.session, actor)
+        if withdrawal.actor_deleted:
+            # Contacts end even when the vector was already gone (a late or repeated
+            # Delete, or a resident who had paused before leaving).
+            await remote_consent.remote_resident_left(ctx.session, withdrawal.actor)
 
 
 def register(app: web.Application) -> None:

@@ -14,24 +14,24 @@ Everything runs in the caller's transaction: the outbox rows commit with the cha
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocabulary import UpdateProfile
 from node import pseudonyms
-from node.contacts import remote_consent
 from node.federation import outbox
-from node.models import Peer, Pseudonym, PublishedVector, Resident, Suggestion, Twin, utcnow
+from node.models import Peer, Pseudonym, PublishedVector, Resident, utcnow
 from node.runtime.db import UnitOfWork
 from node.vectors import _population as vector_population
+from node.vectors import _withdrawal
 from node.vectors._generalisation import Generaliser
 from node.vectors._population import chunks, digest, stored_form
-from node.vectors.activities import Publisher, delete_activity, timestamp, update_activity
+from node.vectors.activities import Publisher, update_activity
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,14 @@ async def publish_changes(
 ) -> PublicationResult:
     """Bring what peers hold in line with the current profiles.
 
-    ``changed`` are residents whose profile, pause switch or status just changed;
-    ``leaving`` is a resident about to be deleted. ``thorough`` compares everybody,
-    withdraws pseudonyms left current by anything that bypassed the hooks, and creates
-    missing pseudonym rows for peers added later.
+    ``changed`` are residents whose profile, pause switch or status just changed (a
+    resident who no longer takes part has the profile withdrawn, contacts continue);
+    ``leaving`` is a resident about to be deleted (the pseudonym actors are deleted).
+    ``thorough`` compares everybody, withdraws what anything that bypassed the hooks
+    left published, and creates missing pseudonym rows for peers added later.
     """
     await vector_population.serialise(session)
+    changed = tuple(changed)
     now = utcnow()
     cache = publisher.population
     generation = await vector_population.generation(session)
@@ -91,10 +93,10 @@ async def publish_changes(
             targets |= index.update(resident_id, fresh.get(resident_id))
         if leaving is not None:
             targets |= index.update(leaving, None)
-    result = await _reconcile(session, publisher, index, targets, now)
+    result = await _reconcile(session, publisher, index, targets, now, leaving, changed)
     orphans = 0
     if thorough:
-        orphans = await _withdraw_orphans(session, publisher, now)
+        orphans = await _withdrawal.withdraw_orphans(session, publisher, now)
         await _ensure_pseudonym_rows(session, publisher)
     cache.index = index
     cache.generation = await vector_population.advance(session, generation)
@@ -122,8 +124,12 @@ async def _reconcile(
     index: Generaliser,
     targets: set[int] | None,
     now: datetime,
+    leaving: int | None = None,
+    changed: Iterable[int] = (),
 ) -> PublicationResult:
-    """Compare the index's vectors of ``targets`` (None: everybody) with the stored ones."""
+    """Compare the index's vectors of ``targets`` (None: everybody) with the stored ones.
+    The actors of the ``leaving`` resident, and of ``changed`` residents now suspended,
+    are retired, whether published or not."""
     if targets is None:
         rows = (
             await session.execute(
@@ -147,7 +153,7 @@ async def _reconcile(
     stored = {row.resident_id: (row.digest, row.updated) for row in rows}
     updates: dict[int, tuple[dict[str, Any], datetime]] = {}
     gone: list[int] = []
-    for resident_id in sorted(candidates):
+    for resident_id in sorted(candidates - {leaving}):
         profile = index.generalised(resident_id)
         if profile is None:
             if resident_id in stored:
@@ -156,19 +162,37 @@ async def _reconcile(
         vector = stored_form(profile)
         previous = stored.get(resident_id)
         if previous is None or previous[0] != digest(vector):
-            updates[resident_id] = (vector, _next_stamp(now, previous[1] if previous else None))
+            updates[resident_id] = (vector, now)
     await _store_vectors(session, updates, stored, now)
     await _announce_updates(session, publisher, updates, now)
-    await _withdraw(session, publisher, gone, now)
-    return PublicationResult(tuple(sorted(updates)), tuple(gone))
+    # A suspended account can no longer be used: for peers it is gone, as if deleted.
+    suspended = await _suspended(session, (set(gone) | set(changed)) - {leaving})
+    await _withdrawal.withdraw(
+        session, publisher, [rid for rid in gone if rid not in suspended], now
+    )
+    leavers = sorted(suspended | ({leaving} if leaving is not None else set()))
+    for resident_id in leavers:
+        await _withdrawal.retire(session, publisher, resident_id, now)
+    return PublicationResult(tuple(sorted(updates)), tuple(sorted(set(gone) | set(leavers))))
 
 
-def _next_stamp(now: datetime, previous: datetime | None) -> datetime:
-    """Strictly later than the last ``updated`` of the same resident, even if the clock
-    did not move (or moved back): receivers keep only the newest."""
-    if previous is not None and previous >= now:
-        return previous + timedelta(microseconds=1)
-    return now
+async def _suspended(session: AsyncSession, resident_ids: set[int]) -> set[int]:
+    """Those of ``resident_ids`` who are suspended and still have an actor at a peer."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(resident_ids)):
+        found.update(
+            await session.scalars(
+                select(Resident.id)
+                .join(Pseudonym, Pseudonym.resident_id == Resident.id)
+                .where(
+                    Resident.id.in_(chunk),
+                    Resident.status == "suspended",
+                    Pseudonym.retired_at.is_(None),
+                )
+                .distinct()
+            )
+        )
+    return found
 
 
 async def _store_vectors(
@@ -202,8 +226,9 @@ async def _announce_updates(
     now: datetime,
 ) -> None:
     """An ``Update`` per peer for each changed resident, under the current pseudonym
-    (created, or reinstated after a pause, as needed)."""
-    peers = await _peers(session)
+    (created, or published again after a pause, as needed), each with the pseudonym's
+    next sequence number."""
+    peers = await _withdrawal.peers(session)
     if not updates or not peers:
         return
     ids = sorted(updates)
@@ -226,90 +251,40 @@ async def _announce_updates(
     activities: list[tuple[Peer, UpdateProfile]] = []
     for resident_id in ids:
         vector, updated = updates[resident_id]
-        wire = {**vector, "updated": timestamp(updated)}
         epoch = epochs[resident_id]
         for peer in peers:
             value = pseudonyms.derive(publisher.secret, resident_id, epoch, peer.actor_url)
             row = known.get(value)
             if row is None:
+                sequence = pseudonyms.sequence_start(publisher.secret, value) + 1
                 new_rows.append(
                     {
                         "pseudonym": value,
                         "resident_id": resident_id,
                         "peer_id": peer.id,
                         "epoch": epoch,
+                        "sequence": sequence,
                     }
                 )
-            elif row.withdrawn_at is not None:
-                row.withdrawn_at = None  # resumed: back under the same name
-            activities.append((peer, update_activity(publisher, peer.actor_url, value, wire, now)))
+            else:
+                # Resumed: published again under the same name. (A pseudonym retired
+                # before retirement and withdrawal were told apart is reinstated too.)
+                row.withdrawn_at = row.retired_at = None
+                sequence = pseudonyms.next_sequence(publisher.secret, row)
+            activity = update_activity(
+                publisher,
+                peer.actor_url,
+                value,
+                vector,
+                updated=updated,
+                sequence=sequence,
+                now=now,
+            )
+            activities.append((peer, activity))
     if new_rows:
         await session.execute(insert(Pseudonym), new_rows)
+    await session.flush()
     await outbox.enqueue_many(session, activities)
-
-
-async def _peers(session: AsyncSession) -> list[Peer]:
-    return list((await session.scalars(select(Peer).order_by(Peer.id))).all())
-
-
-async def _withdraw(
-    session: UnitOfWork, publisher: Publisher, resident_ids: Sequence[int], now: datetime
-) -> None:
-    """Paused, incomplete, suspended or leaving: peers drop the vector, matches go."""
-    if not resident_ids:
-        return
-    withdrawn: list[Pseudonym] = []
-    for resident_id in resident_ids:
-        withdrawn += await pseudonyms.withdraw(session, resident_id, when=now)
-    await _send_deletes(session, publisher, withdrawn, now)
-    for chunk in chunks(list(resident_ids)):
-        for model in (PublishedVector, Suggestion, Twin):
-            await session.execute(delete(model).where(model.resident_id.in_(chunk)))
-
-
-async def _send_deletes(
-    session: UnitOfWork, publisher: Publisher, rows: Sequence[Pseudonym], now: datetime
-) -> None:
-    """Tell each peer that a pseudonym is withdrawn, and end the contacts made under it
-    here as the peer ends them there."""
-    if not rows:
-        return
-    by_id = {peer.id: peer for peer in await _peers(session)}
-    await outbox.enqueue_many(
-        session,
-        [
-            (
-                by_id[row.peer_id],
-                delete_activity(publisher, by_id[row.peer_id].actor_url, row.pseudonym, now),
-            )
-            for row in rows
-            if row.peer_id in by_id
-        ],
-    )
-    await remote_consent.pseudonyms_withdrawn(
-        session, [publisher.pseudonym_url(row.pseudonym) for row in rows]
-    )
-
-
-async def _withdraw_orphans(session: UnitOfWork, publisher: Publisher, now: datetime) -> int:
-    """Current pseudonyms whose resident is gone or has reset since (only possible if a
-    change bypassed the hooks): withdraw them as the hooks would have."""
-    rows = list(
-        (
-            await session.scalars(
-                select(Pseudonym)
-                .outerjoin(Resident, Resident.id == Pseudonym.resident_id)
-                .where(
-                    Pseudonym.withdrawn_at.is_(None),
-                    or_(Resident.id.is_(None), Resident.pseudonym_epoch != Pseudonym.epoch),
-                )
-            )
-        ).all()
-    )
-    for row in rows:
-        row.withdrawn_at = now
-    await _send_deletes(session, publisher, rows, now)
-    return len(rows)
 
 
 async def _ensure_pseudonym_rows(session: AsyncSession, publisher: Publisher) -> None:
@@ -321,19 +296,25 @@ async def _ensure_pseudonym_rows(session: AsyncSession, publisher: Publisher) ->
             )
         )
     ).all()
-    for peer in await _peers(session):
+    for peer in await _withdrawal.peers(session):
         await pseudonyms.ensure_for_peer(
             session, publisher.secret, peer, [(rid, epoch) for rid, epoch in current]
         )
 
 
 async def reset_pseudonym(session: UnitOfWork, resident: Resident, publisher: Publisher) -> None:
-    """Give the resident fresh pseudonyms: peers are told the old ones are gone (``Delete``)
-    and, if the resident is published, receive the same vector under the new ones."""
+    """Give the resident fresh pseudonyms: peers are told the profile under the old ones
+    is withdrawn (``Delete`` of the profile) and, if the resident is published, receive
+    it under the new ones as a new profile. The old actors stay for the contacts made
+    under them, which continue there."""
     await vector_population.serialise(session)
     now = utcnow()
-    await _send_deletes(
-        session, publisher, await pseudonyms.withdraw(session, resident.id, when=now), now
+    await _withdrawal.send_deletes(
+        session,
+        publisher,
+        await pseudonyms.withdraw(session, resident.id, when=now),
+        now,
+        actor_deleted=False,
     )
     resident.pseudonym_epoch += 1
     await session.flush()
@@ -341,7 +322,7 @@ async def reset_pseudonym(session: UnitOfWork, resident: Resident, publisher: Pu
     vector = await session.get(PublishedVector, resident.id)
     if vector is None:
         return
-    vector.updated = _next_stamp(now, vector.updated)
+    vector.updated = now
     vector.published_at = now
     await session.flush()
     await _announce_updates(session, publisher, {resident.id: (vector.vector, vector.updated)}, now)

@@ -5,10 +5,12 @@ and one set of rules for all of them:
 
 * a vector whose ``id`` is not on the sending peer's origin is refused (a node speaks
   only for its own residents);
-* an ``Update`` not newer than the stored one is ignored (deliveries may overtake each
-  other);
-* a tombstone blocks every ``Update`` not newer than the withdrawal, so a late copy
-  cannot bring a deleted profile back, while a resumed profile (newer) can return;
+* "newer" is the pseudonym's ``sequence`` number, never a clock: an ``Update`` whose
+  sequence is not higher than the stored one's is ignored (deliveries may overtake each
+  other, and ``updated`` says only the day);
+* a withdrawn profile leaves a tombstone with its sequence, which blocks every
+  ``Update`` not newer than the withdrawal, so a late copy cannot bring it back, while
+  a resumed profile (newer) can return; a deleted actor's tombstone blocks everything;
 * codes this node's vocabularies do not know fall back to a known parent or are
   dropped, and are counted, because that usually means the peers run different
   taxonomy versions and an admin should know.
@@ -85,6 +87,18 @@ def parse_profile(obj: object, peer: Peer) -> tuple[InterestProfile, int]:
     return profile, dropped
 
 
+MAX_SEQUENCE = 2**63 - 1
+
+
+def parse_sequence(obj: Mapping[str, object]) -> int:
+    """The ``sequence`` of an ``InterestProfile`` or ``Tombstone``; ProfileFormatError (400)
+    unless it is a non-negative integer."""
+    value = obj.get("sequence")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQUENCE:
+        raise ProfileFormatError("sequence must be a non-negative integer")
+    return value
+
+
 def parse_moment(value: object) -> datetime | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
@@ -151,7 +165,12 @@ def same_origin(url: str, expected: str) -> bool:
 
 
 async def store_update(
-    session: AsyncSession, peer: Peer, profile: InterestProfile, dropped: int, stats: VectorStats
+    session: AsyncSession,
+    peer: Peer,
+    profile: InterestProfile,
+    sequence: int,
+    dropped: int,
+    stats: VectorStats,
 ) -> str:
     """Store ``profile`` unless a newer one or a newer tombstone is held.
     Returns ``stored``, ``stale`` or ``tombstoned``."""
@@ -161,11 +180,11 @@ async def store_update(
     await _lock_peer(session, peer)
     tombstone = await session.get(Tombstone, profile.id)
     row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == profile.id))
-    outcome = _decide(updated, row, tombstone)
+    outcome = _decide(sequence, row, tombstone)
     if outcome == "stored":
         if tombstone is not None:
             await session.delete(tombstone)
-        _write(session, peer, row, profile, updated, dropped)
+        _write(session, peer, row, profile, updated, sequence, dropped)
         _count_dropped(stats, profile.id, dropped)
         stats.received += 1
     elif outcome == "stale":
@@ -176,10 +195,10 @@ async def store_update(
     return outcome
 
 
-def _decide(updated: datetime, row: RemoteProfile | None, tombstone: Tombstone | None) -> str:
-    if tombstone is not None and updated <= tombstone.deleted:
+def _decide(sequence: int, row: RemoteProfile | None, tombstone: Tombstone | None) -> str:
+    if tombstone is not None and (tombstone.actor_deleted or sequence <= tombstone.sequence):
         return "tombstoned"
-    if row is not None and updated <= row.updated:
+    if row is not None and sequence <= row.sequence:
         return "stale"
     return "stored"
 
@@ -190,6 +209,7 @@ def _write(
     row: RemoteProfile | None,
     profile: InterestProfile,
     updated: datetime,
+    sequence: int,
     dropped: int,
 ) -> None:
     vector = profile_to_json(profile)
@@ -201,6 +221,7 @@ def _write(
                 actor_url=profile.id,
                 vector=vector,
                 updated=updated,
+                sequence=sequence,
                 dropped_codes=dropped,
                 received_at=now,
             )
@@ -209,6 +230,7 @@ def _write(
         row.peer_id = peer.id
         row.vector = vector
         row.updated = updated
+        row.sequence = sequence
         row.dropped_codes = dropped
         row.received_at = now
 
@@ -224,19 +246,38 @@ def _count_dropped(stats: VectorStats, actor: str, dropped: int) -> None:
 
 
 async def store_withdrawal(
-    session: AsyncSession, peer: Peer, actor_url: str, deleted: datetime, stats: VectorStats
+    session: AsyncSession,
+    peer: Peer,
+    actor_url: str,
+    *,
+    sequence: int,
+    deleted: datetime,
+    actor_deleted: bool,
+    stats: VectorStats,
 ) -> bool:
     """Drop the peer resident's vector (and with it, through the foreign keys, every
     suggestion and twin naming it) and remember the withdrawal. False when the stored
-    vector is newer than the withdrawal (a resumed profile overtook the Delete)."""
+    vector is newer than a profile withdrawal (a resumed profile overtook the Delete);
+    a deleted actor always goes."""
     await _lock_peer(session, peer)
     row = await session.scalar(select(RemoteProfile).where(RemoteProfile.actor_url == actor_url))
     tombstone = await session.get(Tombstone, actor_url)
     if tombstone is None:
-        session.add(Tombstone(actor_url=actor_url, peer_id=peer.id, deleted=deleted))
-    elif deleted > tombstone.deleted:
-        tombstone.deleted = deleted
-    if row is not None and row.updated > deleted:
+        session.add(
+            Tombstone(
+                actor_url=actor_url,
+                peer_id=peer.id,
+                deleted=deleted,
+                sequence=sequence,
+                actor_deleted=actor_deleted,
+            )
+        )
+    else:
+        if sequence > tombstone.sequence:
+            tombstone.sequence = sequence
+            tombstone.deleted = deleted
+        tombstone.actor_deleted = tombstone.actor_deleted or actor_deleted
+    if row is not None and row.sequence > sequence and not actor_deleted:
         await session.flush()
         return False
     if row is not None:
@@ -249,14 +290,17 @@ async def store_withdrawal(
 async def reconcile(
     session: AsyncSession,
     peer: Peer,
-    profiles: Sequence[tuple[InterestProfile, int]],
+    profiles: Sequence[tuple[InterestProfile, int, int]],
     started_at: datetime,
     stats: VectorStats,
 ) -> ReconcileResult:
-    """Make this node's copy of the peer's vectors equal the peer's full set.
+    """Make this node's copy of the peer's vectors equal the peer's full set
+    (``(profile, sequence, dropped codes)`` each), ordered against inbox deliveries by
+    the sequence numbers: what was applied from the inbox is kept if it is newer.
 
     A vector missing from the set is removed, unless it arrived after the fetch began
-    (an ``Update`` that overtook the resync is newer than the set, not stale).
+    (an ``Update`` that overtook the resync is newer than the set, not stale); its
+    tombstone then blocks a late copy of what was removed.
     """
     await _lock_peer(session, peer)
     existing = {
@@ -273,17 +317,18 @@ async def reconcile(
     }
     stored = unchanged = blocked = dropped_total = 0
     seen: set[str] = set()
-    for profile, dropped in profiles:
+    for profile, sequence, dropped in profiles:
         updated = parse_moment(profile.updated)
         if updated is None or profile.id in seen:
             continue
         seen.add(profile.id)
         row, tombstone = existing.get(profile.id), tombstones.get(profile.id)
-        outcome = _decide(updated, row, tombstone)
+        outcome = _decide(sequence, row, tombstone)
         if outcome == "stored":
             if tombstone is not None:
                 await session.delete(tombstone)
-            _write(session, peer, row, profile, updated, dropped)
+                del tombstones[profile.id]
+            _write(session, peer, row, profile, updated, sequence, dropped)
             _count_dropped(stats, profile.id, dropped)
             dropped_total += dropped
             stored += 1
@@ -292,11 +337,20 @@ async def reconcile(
         else:
             blocked += 1
     missing = [
-        row.id
-        for actor, row in existing.items()
-        if actor not in seen and row.received_at < started_at
+        row for actor, row in existing.items() if actor not in seen and row.received_at < started_at
     ]
-    for chunk in _chunks(missing):
+    now = utcnow()
+    for row in missing:
+        tombstone = tombstones.get(row.actor_url)
+        if tombstone is None:
+            session.add(
+                Tombstone(
+                    actor_url=row.actor_url, peer_id=peer.id, deleted=now, sequence=row.sequence
+                )
+            )
+        elif row.sequence > tombstone.sequence:
+            tombstone.sequence = row.sequence
+    for chunk in _chunks([row.id for row in missing]):
         await session.execute(delete(RemoteProfile).where(RemoteProfile.id.in_(chunk)))
     await session.flush()
     stats.received += stored

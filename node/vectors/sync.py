@@ -6,6 +6,10 @@ every link must stay on the peer's origin; anything else aborts the sync before 
 single row changes, because reconciling against a partial set would delete profiles
 that still exist. Malformed single items are skipped and counted.
 
+Every item carries its pseudonym's ``sequence``, the same number the inbox orders by,
+so a page fetched while ``Update``s and ``Delete``s arrive is applied only where it is
+newer than what they brought.
+
 The network part runs without a database transaction open, so a slow peer never
 holds the node's write lock.
 """
@@ -102,10 +106,10 @@ async def _get(fetch: Fetch, url: str, peer: Peer, keys: Any, kind: str) -> dict
 
 async def _pull(
     fetch: Fetch, peer: Peer, keys: Any
-) -> tuple[list[tuple[InterestProfile, int]], int, int]:
+) -> tuple[list[tuple[InterestProfile, int, int]], int, int]:
     collection = await _get(fetch, vectors_url(peer), peer, keys, "OrderedCollection")
     url = collection.get("first")
-    profiles: list[tuple[InterestProfile, int]] = []
+    profiles: list[tuple[InterestProfile, int, int]] = []
     invalid = pages = 0
     seen: set[str] = set()
     while url is not None:
@@ -119,7 +123,8 @@ async def _pull(
             raise SyncError(f"{url[:120]}: orderedItems must be a list")
         for item in items:
             try:
-                profiles.append(remote_vectors.parse_profile(item, peer))
+                profile, dropped = remote_vectors.parse_profile(item, peer)
+                profiles.append((profile, remote_vectors.parse_sequence(item), dropped))
             except (ProfileFormatError, ForeignProfile) as exc:
                 invalid += 1
                 log.warning(

@@ -10,14 +10,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from federation.proofs import create_proof
 from node.contacts import consent as contacts
 from node.contacts import messages
 from node.contacts import views as contact_views
 from node.contacts.consent import ContactError, is_mutual
-from node.models import OutboxActivity, Resident
+from node.models import OutboxActivity, RemoteProfile, Resident
 from node.runtime import appkeys
 from support.contacts import (
     ANNA,
+    BRUNO_NAME,
     act,
     contacts_of,
     hand_made,
@@ -26,8 +28,10 @@ from support.contacts import (
     post_as,
     the_contact,
     twin_cities,
+    until_contact,
 )
 from support.federation import wait_for
+from support.population import remote_vectors
 from support.web import mails_to
 
 NO_CONSENT = "no mutual consent for this pair"
@@ -221,3 +225,113 @@ async def test_a_message_delivered_twice_is_shown_and_mailed_once(tmp_path: Path
         assert [m.notify for m in rows] == ["sent", "sent", "none"]
         assert len(notifications()) == 2
         assert len(await contacts_of(cities.oldenburg, cities.anna)) == 1
+
+
+# Vector activities about a resident in contact: only deleting the actor ends the pair.
+
+
+def signed_vector_activity(cities, kind: str, target: dict) -> dict:
+    """A vector activity as Cholet's node sends it: with Cholet's integrity proof."""
+    document = hand_made(cities.cholet, kind, cities.bruno_actor, target, cities.oldenburg.url)
+    document["to"] = [cities.oldenburg.config.actor_url]
+    key_id = f"{cities.cholet.config.actor_url}#ed25519-key"
+    return create_proof(document, cities.cholet.keys.ed25519, key_id)
+
+
+def profile_of_bruno(cities, sequence: int, interests: list[str]) -> dict:
+    return {
+        "type": "InterestProfile",
+        "id": cities.bruno_actor,
+        "kind": "person",
+        "interests": interests,
+        "occupation": "23",
+        "languages": {"fr": "native", "de": "fluent"},
+        "learning": [],
+        "ageBand": "30-39",
+        "childrenAgeBands": [],
+        "updated": "2026-12-01T00:00:00Z",
+        "sequence": sequence,
+    }
+
+
+def withdrawal_of_bruno(cities, sequence: int, former: str) -> dict:
+    return {
+        "type": "Tombstone",
+        "id": cities.bruno_actor,
+        "formerType": former,
+        "deleted": "2026-12-01T00:00:00Z",
+        "sequence": sequence,
+    }
+
+
+async def mutual_then_cholet_down(cities) -> tuple[int, int]:
+    """Anna and Bruno in contact; Cholet stopped. Returns Anna's contact id and the
+    sequence of Bruno's vector as Oldenburg holds it."""
+    await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+    incoming = await until_contact(
+        cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
+    )
+    await act(cities.cholet, contacts.answer_request, cities.bruno, incoming.id, accept=True)
+    mine = await until_contact(
+        cities.oldenburg, cities.anna, lambda c: c.their_name == BRUNO_NAME, "mutual"
+    )
+    await cities.cholet.stop()
+    async with cities.oldenburg.app[appkeys.DATABASE].read() as session:
+        sequence = await session.scalar(
+            select(RemoteProfile.sequence).where(RemoteProfile.actor_url == cities.bruno_actor)
+        )
+    assert sequence is not None and sequence > 0
+    return mine.id, sequence
+
+
+async def test_a_paused_profile_keeps_its_contact_and_a_late_update_stays_out(
+    tmp_path: Path,
+) -> None:
+    async with twin_cities(tmp_path, pages=False) as cities:
+        contact_id, sequence = await mutual_then_cholet_down(cities)
+        late = signed_vector_activity(
+            cities, "Update", profile_of_bruno(cities, sequence + 1, ["games.chess"])
+        )
+        paused = signed_vector_activity(
+            cities, "Delete", withdrawal_of_bruno(cities, sequence + 2, "InterestProfile")
+        )
+        # The pause overtakes the edit made before it.
+        assert (await post_as(cities.cholet, cities.oldenburg, paused)).status_code == 202
+        assert (await post_as(cities.cholet, cities.oldenburg, late)).status_code == 202
+        assert cities.bruno_actor not in await remote_vectors(cities.oldenburg)
+        kept = await the_contact(cities.oldenburg, cities.anna)
+        assert is_mutual(kept) and kept.their_name == BRUNO_NAME
+        written = await post_as(cities.cholet, cities.oldenburg, note(cities, "still here"))
+        assert written.status_code == 202
+        assert [m.body for m in await messages_of(cities.oldenburg, contact_id)] == ["still here"]
+        await act(cities.oldenburg, messages.send_message, cities.anna, contact_id, "Schön!")
+
+        resumed = signed_vector_activity(
+            cities, "Update", profile_of_bruno(cities, sequence + 3, ["sport.rowing"])
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, resumed)).status_code == 202
+        held = await remote_vectors(cities.oldenburg)
+        assert held[cities.bruno_actor]["interests"] == ["sport.rowing"]
+
+
+async def test_an_update_after_the_account_deletion_brings_nothing_back(tmp_path: Path) -> None:
+    async with twin_cities(tmp_path, pages=False) as cities:
+        contact_id, sequence = await mutual_then_cholet_down(cities)
+        written = await post_as(cities.cholet, cities.oldenburg, note(cities, "goodbye"))
+        assert written.status_code == 202
+        gone = signed_vector_activity(
+            cities, "Delete", withdrawal_of_bruno(cities, sequence + 1, "Person")
+        )
+        assert (await post_as(cities.cholet, cities.oldenburg, gone)).status_code == 202
+        ended = await the_contact(cities.oldenburg, cities.anna)
+        assert ended.remote_deleted_at is not None and ended.their_name is None
+        assert await messages_of(cities.oldenburg, contact_id) == []
+        for later in (sequence + 2, sequence + 100):
+            update = signed_vector_activity(
+                cities, "Update", profile_of_bruno(cities, later, ["sport.rowing"])
+            )
+            assert (await post_as(cities.cholet, cities.oldenburg, update)).status_code == 202
+        assert cities.bruno_actor not in await remote_vectors(cities.oldenburg)
+        refused = await post_as(cities.cholet, cities.oldenburg, note(cities, "I am back"))
+        assert refused.status_code == 403
+        assert contacts.standing(await the_contact(cities.oldenburg, cities.anna)) == "deleted"

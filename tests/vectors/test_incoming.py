@@ -1,6 +1,7 @@
 """Vectors a peer sends are validated before anything is stored, and stored by the
-newest-wins and tombstone rules. The requests here are signed by hand with Cholet's
-real keys, so each rule is met by exactly the malformed input it is about.
+newest-wins (by the pseudonym's sequence number) and tombstone rules. The requests here
+are signed by hand with Cholet's real keys, so each rule is met by exactly the
+malformed input it is about.
 
 One pair of nodes serves the whole module: each case uses pseudonyms of its own and
 compares what Oldenburg holds after its requests with what it held before."""
@@ -52,6 +53,7 @@ def vector(cholet: RunningNode, pseudonym: str | None = None, **fields: Any) -> 
         "ageBand": "30-39",
         "childrenAgeBands": [],
         "updated": stamp(0),
+        "sequence": 1,
         **fields,
     }
 
@@ -79,12 +81,20 @@ def activity(
     )
 
 
-def withdrawal(cholet: RunningNode, pseudonym: str, minutes: int) -> dict[str, Any]:
+def withdrawal(
+    cholet: RunningNode, pseudonym: str, sequence: int, former: str = "InterestProfile"
+) -> dict[str, Any]:
     actor = f"{cholet.url}/p/{pseudonym}"
     return activity(
         cholet,
         "Delete",
-        {"type": "Tombstone", "id": actor, "formerType": "Person", "deleted": stamp(minutes)},
+        {
+            "type": "Tombstone",
+            "id": actor,
+            "formerType": former,
+            "deleted": stamp(0),
+            "sequence": sequence,
+        },
     )
 
 
@@ -110,7 +120,7 @@ BAD_SHAPES = [
     pytest.param({"interests": "sport.cycling"}, id="interests-not-a-list"),
     pytest.param({"interests": [1, 2]}, id="interest-not-a-string"),
     pytest.param({"languages": ["de", "fr"]}, id="languages-not-an-object"),
-    pytest.param({"languages": {"de": "fluent"}}, id="level-not-cefr"),
+    pytest.param({"languages": {"de": "expert"}}, id="level-not-a-language-level"),
     pytest.param({"kind": 42}, id="kind-not-a-string"),
     pytest.param({"kind": "company"}, id="unknown-kind"),
     pytest.param({"interests": [f"sport.x{i}" for i in range(40)]}, id="too-many-interests"),
@@ -120,6 +130,10 @@ BAD_SHAPES = [
     pytest.param({"updated": ""}, id="updated-missing"),
     pytest.param({"displayName": "Jeanne"}, id="personal-field"),
     pytest.param({"type": "Person"}, id="wrong-type"),
+    pytest.param({"sequence": None}, id="sequence-missing"),
+    pytest.param({"sequence": "7"}, id="sequence-not-an-integer"),
+    pytest.param({"sequence": -1}, id="sequence-negative"),
+    pytest.param({"sequence": True}, id="sequence-boolean"),
 ]
 
 
@@ -148,7 +162,13 @@ async def test_a_vector_for_another_origin_gets_403(pair) -> None:
         document = activity(
             cholet,
             "Delete",
-            {"type": "Tombstone", "id": foreign["id"], "deleted": stamp(1)},
+            {
+                "type": "Tombstone",
+                "id": foreign["id"],
+                "formerType": "InterestProfile",
+                "deleted": stamp(1),
+                "sequence": 2,
+            },
             actor=own,
         )
         response = await post(client, oldenburg, cholet, document)
@@ -199,21 +219,23 @@ async def test_unknown_codes_fall_back_or_are_dropped_and_counted(pair) -> None:
     assert len(after) == len(before) + 1
     assert stored["id"] == newer_taxonomy["id"]
     assert stored["interests"] == ["music_making.choir", "sport"]
-    assert stored["languages"] == {"de": "B2", "fr": "native"}
+    assert stored["languages"] == {"de": "fluent", "fr": "native"}  # B2 of an older peer
     assert stats.dropped_codes - dropped_before >= 4  # quidditch, weaving, qq, 99
     assert stats.profiles_with_dropped_codes - profiles_before == 1
 
 
 async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) -> None:
+    """Order is the sequence number, not ``updated``: every update here carries the same
+    day, as real ones do."""
     oldenburg, cholet = pair
     pseudonym = fresh_pseudonym()
     actor = f"{cholet.url}/p/{pseudonym}"
 
-    def update(minutes: int, interests: list[str]) -> dict[str, Any]:
+    def update(sequence: int, interests: list[str]) -> dict[str, Any]:
         return activity(
             cholet,
             "Update",
-            vector(cholet, pseudonym, updated=stamp(minutes), interests=interests),
+            vector(cholet, pseudonym, sequence=sequence, interests=interests),
         )
 
     async def held() -> list[str] | None:
@@ -225,7 +247,7 @@ async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) ->
             await post(client, oldenburg, cholet, update(20, ["sport.running"]))
         ).status_code == 202
         assert await held() == ["sport.running"]
-        # Delivered late: written before the one above.
+        # Delivered late: sent before the one above.
         assert (
             await post(client, oldenburg, cholet, update(10, ["games.chess"]))
         ).status_code == 202
@@ -239,7 +261,7 @@ async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) ->
             await post(client, oldenburg, cholet, update(25, ["sport.rowing"]))
         ).status_code == 202
         assert await held() is None
-        # ... a resumed profile (updated after the withdrawal) may.
+        # ... a resumed profile (sent after the withdrawal) may.
         assert (
             await post(client, oldenburg, cholet, update(40, ["sport.sailing"]))
         ).status_code == 202
@@ -249,3 +271,73 @@ async def test_older_updates_are_ignored_and_tombstones_block_late_ones(pair) ->
             await post(client, oldenburg, cholet, withdrawal(cholet, pseudonym, 35))
         ).status_code == 202
         assert await held() == ["sport.sailing"]
+
+
+async def test_a_profile_delete_before_the_update_it_supersedes_wins(pair) -> None:
+    oldenburg, cholet = pair
+    pseudonym = fresh_pseudonym()
+    actor = f"{cholet.url}/p/{pseudonym}"
+    async with httpx.AsyncClient() as client:
+        assert (
+            await post(client, oldenburg, cholet, withdrawal(cholet, pseudonym, 8))
+        ).status_code == 202
+        late = activity(cholet, "Update", vector(cholet, pseudonym, sequence=7))
+        assert (await post(client, oldenburg, cholet, late)).status_code == 202
+        assert actor not in await remote_vectors(oldenburg)
+        resumed = activity(cholet, "Update", vector(cholet, pseudonym, sequence=9))
+        assert (await post(client, oldenburg, cholet, resumed)).status_code == 202
+        assert actor in await remote_vectors(oldenburg)
+
+
+async def test_nothing_comes_back_after_the_actor_is_deleted(pair) -> None:
+    """An account deletion is final, whatever sequence a late ``Update`` carries."""
+    oldenburg, cholet = pair
+    pseudonym = fresh_pseudonym()
+    actor = f"{cholet.url}/p/{pseudonym}"
+    async with httpx.AsyncClient() as client:
+        first = activity(cholet, "Update", vector(cholet, pseudonym, sequence=3))
+        assert (await post(client, oldenburg, cholet, first)).status_code == 202
+        assert actor in await remote_vectors(oldenburg)
+        gone = withdrawal(cholet, pseudonym, 4, former="Person")
+        assert (await post(client, oldenburg, cholet, gone)).status_code == 202
+        assert actor not in await remote_vectors(oldenburg)
+        for sequence in (2, 5, 10**12):
+            late = activity(cholet, "Update", vector(cholet, pseudonym, sequence=sequence))
+            assert (await post(client, oldenburg, cholet, late)).status_code == 202
+        assert actor not in await remote_vectors(oldenburg)
+        # A profile withdrawal arriving after the deletion does not soften it.
+        again = withdrawal(cholet, pseudonym, 11)
+        assert (await post(client, oldenburg, cholet, again)).status_code == 202
+        late = activity(cholet, "Update", vector(cholet, pseudonym, sequence=12))
+        assert (await post(client, oldenburg, cholet, late)).status_code == 202
+        assert actor not in await remote_vectors(oldenburg)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"formerType": "Note"}, id="unknown-former-type"),
+        pytest.param({"formerType": None}, id="no-former-type"),
+        pytest.param({"sequence": None}, id="no-sequence"),
+        pytest.param({"sequence": 1.5}, id="fractional-sequence"),
+        pytest.param({"deleted": "today"}, id="deleted-not-a-timestamp"),
+    ],
+)
+async def test_malformed_withdrawals_get_400(pair, change: dict[str, Any]) -> None:
+    oldenburg, cholet = pair
+    pseudonym = fresh_pseudonym()
+    actor = f"{cholet.url}/p/{pseudonym}"
+    async with httpx.AsyncClient() as client:
+        kept = activity(cholet, "Update", vector(cholet, pseudonym, sequence=1))
+        assert (await post(client, oldenburg, cholet, kept)).status_code == 202
+        tombstone = {
+            "type": "Tombstone",
+            "id": actor,
+            "formerType": "InterestProfile",
+            "deleted": stamp(0),
+            "sequence": 2,
+            **change,
+        }
+        response = await post(client, oldenburg, cholet, activity(cholet, "Delete", tombstone))
+    assert response.status_code == 400, response.text
+    assert actor in await remote_vectors(oldenburg)

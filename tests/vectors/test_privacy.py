@@ -79,7 +79,9 @@ async def test_no_name_mail_or_free_text_reaches_the_peer(tmp_path: Path) -> Non
         assert vector["interests"] == ["music_making.choir", "sport.cycling"]
 
 
-async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: Path) -> None:
+async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old_profile(
+    tmp_path: Path,
+) -> None:
     taastrup = "http://127.0.0.1:9/actor"  # a second partner city, never reachable here
 
     def second_peer(oldenburg, cholet) -> None:
@@ -118,21 +120,17 @@ async def test_pseudonyms_differ_per_peer_and_reset_withdraws_the_old(tmp_path: 
 
         await wait_for(moved, what="Cholet holding only the new pseudonym")
         async with httpx.AsyncClient() as client:
-            gone = await client.get(towards_cholet, headers={"Accept": "application/activity+json"})
-            assert gone.status_code == 401  # unsigned: peers only
-            from node.peers.fetch import PeerFetchError
-
-            try:
-                await signed_fetch(client, towards_cholet, cholet)
-            except PeerFetchError as exc:
-                assert exc.status == 410
-            else:
-                raise AssertionError("the withdrawn pseudonym still resolves")
+            old = await client.get(towards_cholet, headers={"Accept": "application/activity+json"})
+            assert old.status_code == 401  # unsigned: peers only
+            # The old actor stays for the contacts made under it; only its profile went.
+            kept = await signed_fetch(client, towards_cholet, cholet)
+            assert kept["id"] == towards_cholet
             actor = await signed_fetch(client, new, cholet)
         assert actor["type"] == "Person" and actor["id"] == new
         assert "name" not in actor and "preferredUsername" not in actor
         deletes = [row.payload for row in await _outbox(oldenburg) if row.activity_type == "Delete"]
         assert {d["object"]["id"] for d in deletes} >= {towards_cholet, towards_taastrup}
+        assert {d["object"]["formerType"] for d in deletes} == {"InterestProfile"}
 
 
 async def delivered_to(node, other) -> None:
@@ -180,7 +178,6 @@ async def test_rare_values_are_generalised_before_they_leave(tmp_path: Path) -> 
         await delivered(oldenburg)
         await sync(cholet, oldenburg)
         held = await remote_vectors(cholet)
-        assert len(held) == 7
         everything = json.dumps(held)
         for rare in ("sport.rowing", "sport.sailing", "sport.climbing", "games", '"71"', "70-79"):
             assert rare not in everything, rare
@@ -188,6 +185,58 @@ async def test_rare_values_are_generalised_before_they_leave(tmp_path: Path) -> 
         for resident_id in rare_sports:
             vector = held[(await pseudonym_urls(oldenburg, resident_id))[peer]]
             assert vector["interests"] == ["music_making.choir", "sport"]
+        # The loner's combination (German and French, nothing else left) is theirs
+        # alone even after every step: they are withheld, not published bare.
+        assert len(held) == 6
+        assert (await pseudonym_urls(oldenburg, loner)).get(peer) not in held
+
+        # Two more alike: now three share every value and the combination.
+        for _ in range(2):
+            await add_resident(
+                oldenburg,
+                person(["games.chess", "music_making.choir"], occupation="71", age_band="70-79"),
+            )
+        await delivered(oldenburg)
+        await sync(cholet, oldenburg)
+        held = await remote_vectors(cholet)
+        assert len(held) == 9
         vector = held[(await pseudonym_urls(oldenburg, loner))[peer]]
-        assert vector["interests"] == ["music_making.choir"]  # chess had no safe parent
-        assert vector["occupation"] is None and vector["ageBand"] is None
+        assert vector["occupation"] == "71" and vector["ageBand"] == "70-79"
+        assert vector["languages"] == {"de": "native", "fr": "fluent"}
+
+
+async def test_combinations_are_generalised_until_k_share_them(tmp_path: Path) -> None:
+    """Every value alone is held by three, but no combination of occupation, age band
+    and languages is: occupations go to the major group, bands and English go."""
+    de, de_en = {"de": "native"}, {"de": "native", "en": "B2"}
+    plan = [
+        ("30-39", de),
+        ("30-39", de),
+        ("40-49", de_en),
+        ("40-49", de_en),
+        ("40-49", de),
+        ("30-39", de_en),
+    ]
+    async with node_pair(
+        tmp_path, extensions=[], overrides={**FAST, "matching": {"k_anonymity": 3}}
+    ) as (oldenburg, cholet):
+        ids = [
+            await add_resident(
+                oldenburg, person(["sport.cycling"], languages=languages, age_band=band)
+            )
+            for band, languages in plan
+        ]
+        await delivered(oldenburg)
+        await sync(cholet, oldenburg)
+        held = await remote_vectors(cholet)
+        peer = cholet.config.actor_url
+        published = [held[(await pseudonym_urls(oldenburg, i))[peer]] for i in ids]
+        assert [(v["occupation"], v["ageBand"], v["languages"]) for v in published] == [
+            ("2", None, {"de": "native"}),
+            ("2", None, {"de": "native"}),
+            ("2", None, {"de": "native", "en": "fluent"}),
+            ("2", None, {"de": "native", "en": "fluent"}),
+            ("2", None, {"de": "native"}),
+            ("2", None, {"de": "native", "en": "fluent"}),
+        ]
+        assert "B2" not in json.dumps(held)

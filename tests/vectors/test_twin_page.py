@@ -19,6 +19,7 @@ from support.population import (
     person,
     pseudonym_urls,
     recompute,
+    remote_vectors,
     sync,
 )
 from support.web import Visitor
@@ -110,3 +111,27 @@ async def test_resetting_the_anonymous_name_from_the_settings(tmp_path: Path) ->
             assert before and after and set(before.values()).isdisjoint(after.values())
             shown = await anna.get(reset.headers["Location"])
             assert "wurde zurückgesetzt" in shown.text
+
+
+async def test_the_twin_page_says_when_k_anonymity_withholds_the_profile(tmp_path: Path) -> None:
+    """With k = 5, the first person of a node cannot be shared anonymously: the page says
+    so instead of waiting for a twin that cannot come, and no peer receives a vector;
+    once enough residents take part, the same page shows the usual states."""
+    strict = {**FAST, "matching": {"k_anonymity": 5}}
+    async with node_pair(tmp_path, overrides=strict) as (oldenburg, cholet):
+        await acquainted(oldenburg, cholet)
+        async with Visitor(oldenburg, "en") as anna:
+            await anna.with_profile("anna@example.org")
+            page = await anna.get("/twin")
+            assert page.status_code == 200
+            assert "not shared with partner cities yet" in page.text
+            assert "fewer than 5 people" in page.text
+            await delivered(oldenburg)
+            assert await remote_vectors(cholet) == {}
+
+            for _ in range(5):
+                await add_resident(oldenburg, person(["sport.cycling"], languages={"de": "native"}))
+            await delivered(oldenburg)
+            shared = await anna.get("/twin")
+            assert "not shared with partner cities yet" not in shared.text
+            assert len(await remote_vectors(cholet)) == 6

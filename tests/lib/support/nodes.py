@@ -217,3 +217,40 @@ def wake(app: web.Application) -> None:
     event = app.get(DELIVERY_WAKE)
     if event is not None:
         event.set()
+
+
+@asynccontextmanager
+async def node_trio(
+    directory: Path,
+    *,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    extensions: list[Extension] | None = None,
+) -> AsyncIterator[tuple[RunningNode, RunningNode, RunningNode]]:
+    """Oldenburg, Cholet and Taastrup, each pinning the other two's keys, all started."""
+    slugs = ("oldenburg", "cholet", "taastrup")
+    async with AsyncExitStack() as stack:
+        urls = [
+            await stack.enter_async_context(scratch_database(directory, name)) for name in slugs
+        ]
+        drafts = [
+            await prepare_node(directory, slug, url, sock=bound_socket(), overrides=overrides)
+            for slug, url in zip(slugs, urls, strict=True)
+        ]
+        nodes = []
+        for draft in drafts:
+            document = node_document(
+                draft.config.node.slug,
+                draft.config.listen.port,
+                draft.config.node.database_url,
+                [peer_entry(other) for other in drafts if other is not draft],
+                overrides,
+            )
+            config = config_from_mapping(document, data_dir=draft.config.data_dir, environ={})
+            nodes.append(RunningNode(config=config, keys=draft.keys, sock=draft.sock))
+        try:
+            for node in nodes:
+                await node.start(extensions)
+            yield nodes[0], nodes[1], nodes[2]
+        finally:
+            for node in nodes:
+                await node.stop()
