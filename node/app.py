@@ -25,6 +25,7 @@ from node.contacts import setup as contacts
 from node.federation import setup as federation
 from node.matches import setup as matches
 from node.peers import setup as peers
+from node.retention import setup as retention
 from node.runtime import appkeys
 from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
@@ -44,6 +45,7 @@ FEATURES: tuple[Extension, ...] = (
     vectors.setup,
     matches.setup,
     contacts.setup,
+    retention.setup,
 )
 
 

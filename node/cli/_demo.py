@@ -9,6 +9,7 @@ from pathlib import Path
 
 from node.cli._common import CommandError, add_command
 from node.demo.pair import DemoError, clear, run_demo
+from node.runtime.files import private_directory
 from node.runtime.logs import JsonFormatter
 
 DEMO_HELP = """\
@@ -43,7 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         if args.fresh:
             clear(root)
-        root.mkdir(parents=True, exist_ok=True)
+        private_directory(root)
         _log_to(root / "demo.log")
         asyncio.run(run_demo(root, Path(args.config_dir), say=_say))
     except DemoError as exc:

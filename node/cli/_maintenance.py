@@ -14,6 +14,7 @@ from node.peers.registry import usable
 from node.runtime import migrate
 from node.runtime.config import Config
 from node.runtime.db import Database, create_engine
+from node.runtime.files import private_directory
 from node.runtime.keys import KeyFileError, ensure_keys, keys_dir, load_keys
 
 
@@ -49,7 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_init(args: argparse.Namespace) -> int:
     config = config_from(args)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(config.data_dir)
     created = ensure_keys(config)
     asyncio.run(_upgrade(config))
     print(f"data directory: {config.data_dir}")

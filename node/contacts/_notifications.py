@@ -40,15 +40,21 @@ NEW_MESSAGES = MailText(
 UNNAMED = N_("your contact")
 
 
-Claimed = tuple[Resident, str, int, int]
+Claimed = tuple[Resident, str, int, int, str]
 
 
 async def claim_pending(session: AsyncSession) -> tuple[int, list[Claimed]]:
     """Mark a batch of pending notifications sent; return how many rows were claimed
-    and, per resident and contact, (resident, sender, count, contact id)."""
+    and, per resident and contact, (resident, sender, count, contact id, sender's actor)."""
     rows = (
         await session.execute(
-            select(Message.id, Contact.id, Contact.resident_id, Contact.their_name)
+            select(
+                Message.id,
+                Contact.id,
+                Contact.resident_id,
+                Contact.their_name,
+                Contact.remote_actor,
+            )
             .join(Contact, Contact.id == Message.contact_id)
             .where(Message.notify == "pending")
             .order_by(Message.id)
@@ -64,24 +70,30 @@ async def claim_pending(session: AsyncSession) -> tuple[int, list[Claimed]]:
         .values(notify="sent")
         .execution_options(synchronize_session=False)
     )
-    grouped: dict[tuple[int, int], list[str | None]] = defaultdict(list)
-    for _message_id, contact_id, resident_id, sender in rows:
-        grouped[(resident_id, contact_id)].append(sender)
+    grouped: dict[tuple[int, int, str], list[str | None]] = defaultdict(list)
+    for _message_id, contact_id, resident_id, sender, actor in rows:
+        grouped[(resident_id, contact_id, actor)].append(sender)
     result = []
-    for (resident_id, contact_id), senders in grouped.items():
+    for (resident_id, contact_id, actor), senders in grouped.items():
         resident = await session.get(Resident, resident_id)
         if resident is not None and resident.notify_messages and resident.status == "active":
-            result.append((resident, senders[-1] or "", len(senders), contact_id))
+            result.append((resident, senders[-1] or "", len(senders), contact_id, actor))
     return len(rows), result
 
 
-def compose(mailer: Mailer, resident: Resident, sender: str, count: int, contact_id: int) -> Mail:
+def compose(
+    mailer: Mailer, resident: Resident, sender: str, count: int, contact_id: int, actor: str
+) -> Mail:
+    """The mail names the sender, so its file is tagged with the sender's pseudonym
+    actor: if they delete their account, the file goes with it."""
     link = f"{mailer.config.node.base_url}{CONVERSATIONS_PATH}/{contact_id}"
     unnamed = mailer.catalogues.get(resident.language).gettext(UNNAMED)
     return mailer.compose(
         NEW_MESSAGES,
         resident.email,
         resident.language,
+        recipient_id=resident.id,
+        mentions=(actor,),
         name=resident.display_name,
         sender=sender or unnamed,
         count=count,

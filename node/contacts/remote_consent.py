@@ -16,6 +16,7 @@ from node.contacts import _wire as wire
 from node.contacts.consent import ENDED_CONSENTS, is_closed, pair_or_new, reveal_if_mutual
 from node.models import Contact, Message, Peer, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
+from node.retention import erasure
 from node.runtime.db import UnitOfWork
 
 
@@ -141,13 +142,15 @@ async def received_reveal(
 # Departures.
 
 
-async def remote_resident_left(session: AsyncSession, actor_url: str) -> None:
-    """A peer withdrew one of its pseudonyms (the resident deleted the account, was
-    suspended, paused or reset): every pair with it ends, what it revealed is dropped
-    with the messages its resident wrote, and the resident here sees that it is gone.
+async def remote_resident_left(session: UnitOfWork, actor_url: str) -> None:
+    """A peer deleted one of its pseudonym actors (the resident deleted the account):
+    every pair with it ends, what it revealed is dropped with the messages its resident
+    wrote, and the resident here sees that it is gone. (A withdrawn profile — paused,
+    suspended, reset — ends nothing: the contacts continue.)
 
-    Called by the handler of the pseudonym's ``Delete``, in its transaction.
+    Called by the handler of the actor's ``Delete``, in its transaction.
     """
+    await erasure.erase_remote_resident(session, actor_url)
     contacts = (
         await session.scalars(
             select(Contact).where(
@@ -171,8 +174,9 @@ async def remote_resident_left(session: AsyncSession, actor_url: str) -> None:
 
 
 async def pseudonyms_withdrawn(session: AsyncSession, actor_urls: Iterable[str]) -> None:
-    """This node withdrew pseudonyms of its own (each with a ``Delete`` to the peer, who
-    ends the pairs): end them here too, so that both copies agree for good."""
+    """This node deleted pseudonym actors of its own (each with a ``Delete`` of the actor
+    to the peer, who ends the pairs): end them here too, so that both copies agree for
+    good."""
     urls = list(actor_urls)
     if not urls:
         return

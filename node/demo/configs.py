@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from node.runtime.config import Config, ConfigError, config_from_mapping, load_config
+from node.runtime.files import private_directory
 from node.runtime.keys import NodeKeys, ensure_keys, load_keys
 
 PAIR: tuple[str, str] = ("oldenburg", "cholet")
@@ -96,7 +97,7 @@ def write_pair_configs(root: Path, config_dir: Path) -> list[tuple[Config, NodeK
     for slug, document in documents.items():
         source = config_dir / f"{slug}.toml"
         draft = config_from_mapping(document, source=source, data_dir=root / slug, environ={})
-        draft.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(draft.data_dir)
         ensure_keys(draft)
         drafts[slug] = (draft, load_keys(draft))
     pair: list[tuple[Config, NodeKeys]] = []

@@ -32,6 +32,7 @@ from node.pseudonyms import pseudonym_from_url
 from node.runtime import appkeys, migrate
 from node.runtime.config import Config, ConfigError
 from node.runtime.db import Database
+from node.runtime.files import private_directory
 from node.runtime.keys import NodeKeys
 
 MARKER = ".zwilling-demo"
@@ -76,7 +77,7 @@ def clear(root: Path) -> None:
 def _make_root(root: Path, fresh: bool) -> None:
     if fresh:
         clear(root)
-    root.mkdir(parents=True, exist_ok=True)
+    private_directory(root)
     (root / MARKER).write_text("data of 'zwilling demo'; --fresh removes this directory\n")
 
 

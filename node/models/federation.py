@@ -6,6 +6,7 @@ worker until ``lease_until``; a crashed worker's rows become claimable again whe
 the lease runs out), ``delivered``, ``failed`` (refused with a 4xx, or retried for
 longer than ``delivery_max_age_hours``; kept for admins). Inbox: ``pending``
 (stored, not yet applied; retried at ``next_try_at``), ``applied``, ``failed``.
+Bodies are kept only for the ``[retention]`` periods (``node.retention``).
 Peer: ``unknown`` (actor not fetched yet), ``untrusted`` (no pinned key matches what
 it publishes), ``reachable``, ``failing`` (since ``failing_since``; deliveries
 resume at ``next_attempt_at``)."""
@@ -91,10 +92,13 @@ class OutboxActivity(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # When the body was dropped (payload then {}): retention, or an erased account.
+    purged_at: Mapped[datetime | None]
 
 
 Index("ix_outbox_due", OutboxActivity.state, OutboxActivity.next_try_at)
 Index("ix_outbox_peer_state", OutboxActivity.peer_id, OutboxActivity.state)
+Index("ix_outbox_unpurged", OutboxActivity.purged_at, OutboxActivity.state)
 
 
 class InboxActivity(Base):
@@ -117,6 +121,9 @@ class InboxActivity(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[datetime | None]
+    # When the body was dropped (payload then {}; the id stays for de-duplication).
+    purged_at: Mapped[datetime | None]
 
 
 Index("ix_inbox_pending", InboxActivity.state, InboxActivity.id)
+Index("ix_inbox_unpurged", InboxActivity.purged_at, InboxActivity.state)

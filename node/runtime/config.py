@@ -161,6 +161,17 @@ class SessionSection(_Section):
     absolute_timeout_hours: int = Field(default=24 * 7, ge=1, le=24 * 90)
 
 
+class Retention(_Section):
+    """How long raw activities, report copies and mail files are kept (days; 0 = drop at
+    the next purge). The periodic purge (``node.retention``) applies them; an account
+    deletion erases what concerns the resident at once, whatever these say."""
+
+    activity_payload_days: int = Field(default=7, ge=0, le=3650)
+    failed_activity_days: int = Field(default=30, ge=0, le=3650)
+    handled_report_days: int = Field(default=180, ge=0, le=3650)
+    mail_file_days: int = Field(default=30, ge=0, le=3650)
+
+
 class PeerEntry(_Section):
     actor_url: HttpUrl
     fingerprints: list[str] = Field(default_factory=list)
@@ -184,6 +195,7 @@ class Config(_Section):
     federation: FederationSection = FederationSection()
     mail: MailSection = MailSection()
     sessions: SessionSection = SessionSection()
+    retention: Retention = Retention()
     peers: list[PeerEntry] = Field(default_factory=list)
     data_dir: Path = Path(".")
     source: Path | None = None

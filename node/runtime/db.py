@@ -16,6 +16,8 @@ is busy, so page views never queue behind writes.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from node.runtime.events import DomainEvents
+from node.runtime.files import PRIVATE_FILE, private_directory, private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 _UNIT = "zwilling_unit"
@@ -57,16 +60,44 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine with the per-backend settings the node relies on."""
+    """An async engine with the per-backend settings the node relies on.
+
+    Statement parameters carry residents' names and messages, so they are kept out
+    of logs and out of the text of database errors (which end up in logs and in the
+    inbox's ``last_error``): ``hide_parameters``, and the SQLite driver's own debug
+    log (it prints every call with its arguments) stays off.
+    """
     if is_sqlite(url):
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private_database_file(Path(database))
+        engine = create_async_engine(
+            url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10
+    )
+
+
+def _private_database_file(path: Path) -> None:
+    """The directory 0700 and the file 0600 before SQLite opens it: SQLite gives its
+    ``-wal``, ``-shm`` and ``-journal`` files the database file's mode, so creating the
+    (empty, hence valid) file first makes all of them private whatever the umask.
+    An existing file readable by others is narrowed to its owner."""
+    private_directory(path.parent)
+    if private_file(path):
+        return
+    for each in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            mode = each.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(each, mode & PRIVATE_FILE)
+        except OSError:
+            continue  # absent, or not ours: SQLite reports what matters when it opens
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -78,6 +109,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows (an erased resident's name, a purged activity) are overwritten with
+    # zeros instead of lingering in free pages of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -1,21 +1,27 @@
 """Mail to residents: the texts (in the recipient's language) and how they leave.
 
 Two backends, chosen in ``[mail]``: ``file`` writes every mail as an ``.eml`` file
-into the data directory's ``mail/`` folder and logs it, which is what a test, a
-demo or a city trying the portal out needs; ``smtp`` hands it to the city's mail
+into the data directory's ``mail/`` folder (0700, files 0600), which is what a test,
+a demo or a city trying the portal out needs; ``smtp`` hands it to the city's mail
 server (STARTTLS, or implicit TLS on port 465, with credentials from the config),
 in a worker thread because smtplib blocks.
 
+A mail file's name says whom it concerns (:func:`mail_file_name`): the recipient's
+resident id and a short hash of each peer resident it mentions, so that erasing an
+account can find its mails without reading any (``node.retention``).
+
 A mail that cannot be sent is logged and otherwise swallowed: the page the person
 sees must not depend on the mail server, and must look the same whether or not a
-mail was sent at all (that is what keeps registered addresses secret).
+mail was sent at all (that is what keeps registered addresses secret). Logs name
+the file or the error class, never an address, a subject or a body.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import os
+import re
 import smtplib
 import ssl
 import uuid
@@ -27,6 +33,7 @@ from typing import Protocol
 
 from node.models import utcnow
 from node.runtime.config import Config
+from node.runtime.files import private_directory, write_private
 from node.runtime.i18n import N_, Catalogues
 
 log = logging.getLogger(__name__)
@@ -34,33 +41,74 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Mail:
+    """One mail; ``recipient_id`` (the resident it goes to) and ``mentions`` (actor URLs
+    of peer residents it names) only tag the stored file, they are not sent."""
+
     to: str
     subject: str
     body: str
+    recipient_id: int | None = None
+    mentions: tuple[str, ...] = ()
+
+
+def actor_tag(actor_url: str) -> str:
+    """The short, stable tag of a peer resident in mail file names."""
+    return hashlib.sha256(actor_url.encode()).hexdigest()[:16]
+
+
+MAIL_FILE = re.compile(
+    r"^(?P<stamp>\d{8}T\d{12})-[0-9a-f]{8}(?:-r(?P<resident>\d+))?(?P<mentions>(?:-m[0-9a-f]{16})*)\.eml$"
+)
+
+
+def mail_file_name(mail: Mail, stamp: str, nonce: str) -> str:
+    """``<stamp>-<nonce>[-r<resident id>][-m<actor tag>…].eml``."""
+    parts = [f"{stamp}-{nonce}"]
+    if mail.recipient_id is not None:
+        parts.append(f"r{mail.recipient_id}")
+    parts += [f"m{actor_tag(actor)}" for actor in sorted(set(mail.mentions))]
+    return "-".join(parts) + ".eml"
+
+
+@dataclass(frozen=True, slots=True)
+class MailFileTags:
+    resident_id: int | None
+    actor_tags: frozenset[str]
+
+
+def mail_file_tags(name: str) -> MailFileTags | None:
+    """Whom a mail file concerns, read from its name; None for other files."""
+    match = MAIL_FILE.match(name)
+    if match is None:
+        return None
+    resident = match.group("resident")
+    mentions = match.group("mentions")
+    return MailFileTags(
+        resident_id=int(resident) if resident else None,
+        actor_tags=frozenset(tag for tag in mentions.split("-m") if tag),
+    )
 
 
 class MailBackend(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage, mail: Mail) -> None: ...
 
 
 class FileBackend:
     """Each mail becomes one ``.eml`` file, written atomically (temporary name, then
-    rename) so that a reader never sees half a mail."""
+    rename) so that a reader never sees half a mail; folder 0700, files 0600."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, message: EmailMessage) -> None:
-        path = await asyncio.to_thread(self._write, message)
-        log.info("mail written", extra={"file": str(path), "subject": message["Subject"]})
+    async def send(self, message: EmailMessage, mail: Mail) -> None:
+        path = await asyncio.to_thread(self._write, message, mail)
+        log.info("mail written", extra={"file": path.name})
 
-    def _write(self, message: EmailMessage) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
+    def _write(self, message: EmailMessage, mail: Mail) -> Path:
+        private_directory(self.directory)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        scratch = path.with_suffix(".tmp")
-        scratch.write_bytes(message.as_bytes())
-        os.replace(scratch, path)
+        path = self.directory / mail_file_name(mail, stamp, uuid.uuid4().hex[:8])
+        write_private(path, message.as_bytes())
         return path
 
 
@@ -68,9 +116,9 @@ class SmtpBackend:
     def __init__(self, config: Config) -> None:
         self.settings = config.mail
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, mail: Mail) -> None:
         await asyncio.to_thread(self._send, message)
-        log.info("mail sent", extra={"subject": message["Subject"]})
+        log.info("mail sent", extra={"recipient_id": mail.recipient_id})
 
     def _send(self, message: EmailMessage) -> None:
         settings = self.settings
@@ -106,9 +154,18 @@ class Mailer:
         """Send each mail; failures are logged, never raised (see the module text)."""
         for mail in mails:
             try:
-                await self.backend.send(self._message(mail))
-            except Exception:
-                log.exception("mail could not be sent", extra={"subject": mail.subject})
+                await self.backend.send(self._message(mail), mail)
+            except Exception as exc:
+                # The exception's text may quote the address (a refused recipient):
+                # its class and SMTP code say enough to an admin.
+                log.error(
+                    "mail could not be sent",
+                    extra={
+                        "recipient_id": mail.recipient_id,
+                        "error": type(exc).__name__,
+                        "smtp_code": getattr(exc, "smtp_code", None),
+                    },
+                )
 
     def _message(self, mail: Mail) -> EmailMessage:
         message = EmailMessage()
@@ -122,8 +179,18 @@ class Mailer:
         message.set_content(mail.body)
         return message
 
-    def compose(self, kind: MailText, to: str, language: str | None, **values: str | int) -> Mail:
-        """A mail from one of the texts below, translated into ``language``."""
+    def compose(
+        self,
+        kind: MailText,
+        to: str,
+        language: str | None,
+        *,
+        recipient_id: int | None = None,
+        mentions: tuple[str, ...] = (),
+        **values: str | int,
+    ) -> Mail:
+        """A mail from one of the texts below, translated into ``language``; the
+        recipient's id and the peer residents it names tag the stored file."""
         translator = self.catalogues.get(language)
         params: dict[str, str | int] = {
             "portal": self.config.branding.portal_name,
@@ -134,7 +201,13 @@ class Mailer:
         subject = translator.gettext(kind.subject) % params
         body = translator.gettext(kind.body) % params
         signature = translator.gettext(SIGNATURE) % params
-        return Mail(to=to, subject=subject, body=f"{body}\n\n-- \n{signature}\n")
+        return Mail(
+            to=to,
+            subject=subject,
+            body=f"{body}\n\n-- \n{signature}\n",
+            recipient_id=recipient_id,
+            mentions=mentions,
+        )
 
 
 @dataclass(frozen=True, slots=True)
