@@ -11,10 +11,12 @@ a peer's admin can act on.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn, TypeAlias, TypeGuard, get_args
+from typing import Any, Literal, TypeAlias, TypeGuard, get_args
 from urllib.parse import urlsplit
+
+from federation import json_limits
 
 __all__ = [
     "ACTIVITY_TYPES",
@@ -23,6 +25,7 @@ __all__ = [
     "ActivityError",
     "ActivityObject",
     "ActivityType",
+    "check_addressed",
     "check_origins",
     "origin",
     "parse_activity",
@@ -63,8 +66,9 @@ class Activity:
 
     ``document`` is the JSON object exactly as received, because that is what is
     stored and what a proof inside it was computed over; the fields are read from it
-    once, so no handler has to re-check them. ``actor`` and ``to`` hold ids even when
-    the sender embedded objects. ``to`` is empty when the activity names no one.
+    once, so no handler has to re-check them. ``actor`` and the addressees (``to``,
+    ``cc``, ``audience``) hold ids even when the sender embedded objects; each is empty
+    when the activity names no one there.
     """
 
     id: str
@@ -74,6 +78,12 @@ class Activity:
     object_id: str | None
     document: dict[str, Any]
     to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+
+    @property
+    def addressees(self) -> tuple[str, ...]:
+        return self.to + self.cc + self.audience
 
     @property
     def object(self) -> ActivityObject:
@@ -127,15 +137,15 @@ def _is_activity_type(kind: str) -> TypeGuard[ActivityType]:
     return kind in ACTIVITY_TYPES
 
 
-def _addressees(value: object) -> tuple[str, ...]:
-    """The ids in ``to``; ActivityStreams allows one or a list, each an id or an object."""
+def _addressees(value: object, field: str = "to") -> tuple[str, ...]:
+    """The ids in ``field``; ActivityStreams allows one or a list, each an id or an object."""
     if value is None:
         return ()
     found: list[str] = []
     for entry in value if isinstance(value, list) else [value]:
         addressee = entry.get("id") if isinstance(entry, dict) else entry
         if not isinstance(addressee, str) or not addressee:
-            raise ActivityError("to must be an addressee id or a list of addressee ids")
+            raise ActivityError(f"{field} must be an addressee id or a list of addressee ids")
         found.append(addressee)
     return tuple(found)
 
@@ -173,21 +183,21 @@ def parse_activity(document: object) -> Activity:
         object_id=object_id,
         document=document,
         to=_addressees(document.get("to")),
+        cc=_addressees(document.get("cc"), "cc"),
+        audience=_addressees(document.get("audience"), "audience"),
     )
 
 
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_activity_json(body: bytes) -> Activity:
-    """Decode a request body and check its shape (ActivityError 400 on either)."""
+    """Decode a request body and check its shape (ActivityError 400 on either).
+
+    The nesting depth is bounded before decoding (:mod:`federation.json_limits`), so
+    nothing that later walks the document can run out of stack.
+    """
     try:
-        document = json.loads(body, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ActivityError(f"body is not JSON: {exc}") from None
-    except RecursionError:
-        raise ActivityError("body is not JSON this node accepts: nested too deeply") from None
+        document = json_limits.loads(body)
+    except json_limits.JsonRefused as exc:
+        raise ActivityError(f"body is {exc.reason}") from None
     return parse_activity(document)
 
 
@@ -202,3 +212,21 @@ def check_origins(activity: Activity, signer_origin: str) -> None:
         raise ActivityError(
             f"activity id {activity.id} is not on the actor's origin {actor_origin}", 403
         )
+
+
+def check_addressed(activity: Activity, addresses_receiver: Callable[[str], bool]) -> None:
+    """The receiver rule: the activity names this node or one of its actors (403).
+
+    A signature binds a request to its sender, not to its receiver: without this, a
+    node that legitimately received an activity could replay it, within the date
+    window, to another node that trusts the same sender. ``to``, ``cc`` and
+    ``audience`` count; ``addresses_receiver`` tells whether an id is one of ours.
+    """
+    if any(addresses_receiver(addressee) for addressee in activity.addressees):
+        return
+    named = ", ".join(addressee[:100] for addressee in activity.addressees[:3])
+    raise ActivityError(
+        f"activity {activity.id} is not addressed to this node"
+        + (f" (it names {named})" if named else " (it names no addressee in to, cc or audience)"),
+        403,
+    )

@@ -13,15 +13,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from federation.keys import ed25519_multikey
-from federation.vocabulary import Multikey, ServiceActor
+from federation.keys import cached_public_key, ed25519_multikey, published_key_id
+from federation.vocabulary import Multikey, PublicKeyEntry, ServiceActor
 
 __all__ = [
     "ACTIVITYSTREAMS_CONTEXT",
     "ACTIVITY_JSON",
+    "ACTOR_CONTEXT",
     "DATA_INTEGRITY_CONTEXT",
+    "DID_CONTEXT",
+    "EXTENSION_CONTEXT",
+    "EXTENSION_NAMESPACE",
     "JRD_JSON",
     "LD_JSON_AS",
+    "MULTIKEY_CONTEXT",
     "NODEINFO_JSON",
     "NODEINFO_PATH",
     "NODEINFO_SCHEMA",
@@ -44,6 +49,50 @@ NODEINFO_PATH = "/nodeinfo/2.1"
 ACTIVITYSTREAMS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 DATA_INTEGRITY_CONTEXT = "https://w3id.org/security/data-integrity/v1"
+DID_CONTEXT = "https://www.w3.org/ns/did/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+
+# The actor's contexts: ActivityStreams, `publicKey` (security/v1), and the FEP-521a
+# pair that defines `assertionMethod` (did/v1) and `Multikey` (multikey/v1), without
+# which a JSON-LD reader sees no Ed25519 key at all. All of them are contexts every
+# JSON-LD library ships or caches; the actor uses no term of this product's own.
+ACTOR_CONTEXT: tuple[str, ...] = (
+    ACTIVITYSTREAMS_CONTEXT,
+    SECURITY_CONTEXT,
+    DATA_INTEGRITY_CONTEXT,
+    DID_CONTEXT,
+    MULTIKEY_CONTEXT,
+)
+
+# The terms of this product's extension (the `InterestProfile` and what a `Flag`
+# carries besides ActivityStreams) live under one namespace for every node, so that
+# two nodes' terms are the same terms. It is a UUID URN (RFC 4122): owned by no
+# domain anyone could lose or take over, never dereferenced, and minted once for
+# this protocol. Older nodes used `https://zwilling.example/ns#`; the term names
+# are unchanged, and no node reads the IRIs (they read the JSON by term name).
+EXTENSION_NAMESPACE = "urn:uuid:5d413f90-cf95-48e3-b082-e37fa3066c9b#"
+
+# Embedded in the documents that use these terms (after ActivityStreams and
+# data-integrity/v1), so no reader ever fetches a context from a node; the same
+# object is served at a node's /ns for people who look it up.
+EXTENSION_CONTEXT: dict[str, Any] = {
+    "zw": EXTENSION_NAMESPACE,
+    "InterestProfile": "zw:InterestProfile",
+    "kind": "zw:kind",
+    "interests": {"@id": "zw:interests", "@container": "@set"},
+    "occupation": "zw:occupation",
+    "languages": {"@id": "zw:languages", "@type": "@json"},
+    "learning": {"@id": "zw:learning", "@container": "@set"},
+    "ageBand": "zw:ageBand",
+    "childrenAgeBands": {"@id": "zw:childrenAgeBands", "@container": "@set"},
+    "sequence": {"@id": "zw:sequence", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+    "reason": "zw:reason",
+    "messages": {"@id": "zw:messages", "@type": "@id", "@container": "@set"},
+    # ActivityStreams types formerType as an IRI reference, which would make the
+    # Tombstone's "InterestProfile" a document-relative IRI; read as a vocabulary
+    # term it is the type it names (the JSON is unchanged).
+    "formerType": {"@id": "https://www.w3.org/ns/activitystreams#formerType", "@type": "@vocab"},
+}
 
 _ACTIVITYSTREAMS_PROFILE = "https://www.w3.org/ns/activitystreams"
 _SOFTWARE_NAME = re.compile(r"[a-z0-9-]+")
@@ -66,6 +115,7 @@ def actor_document(
     rsa_public_pem: str,
     ed25519_public_key: Ed25519PublicKey,
     extra_keys: Iterable[tuple[str, Ed25519PublicKey]] = (),
+    retired_rsa_public_pems: Iterable[str] = (),
 ) -> ServiceActor:
     """The node's ActivityStreams `Service` actor.
 
@@ -73,12 +123,26 @@ def actor_document(
     lists Ed25519 Multikeys (FEP-521a) for object proofs. `extra_keys` adds
     further Ed25519 keys, e.g. while rotating, as (id, key) pairs where the id
     is absolute or a fragment such as "#ed25519-key-2".
+
+    Every key is published under its own id (`federation.keys.published_key_id`).
+    `retired_rsa_public_pems` are RSA keys rotated out but still in their grace
+    period: `publicKey` is then a list, the current key first (software that reads
+    only one key takes the first), so that a verifier fetching the key named by a
+    signature finds it whichever of the two signed.
     """
     base = _base(base_url)
     actor = actor_url(base)
+    public_keys: list[PublicKeyEntry] = [
+        {
+            "id": published_key_id(actor, cached_public_key(pem)),
+            "owner": actor,
+            "publicKeyPem": pem,
+        }
+        for pem in (rsa_public_pem, *retired_rsa_public_pems)
+    ]
     assertion_methods: list[Multikey] = [
         {
-            "id": f"{actor}#ed25519-key",
+            "id": published_key_id(actor, ed25519_public_key),
             "type": "Multikey",
             "controller": actor,
             "publicKeyMultibase": ed25519_multikey(ed25519_public_key),
@@ -94,12 +158,7 @@ def actor_document(
             }
         )
     return {
-        "@context": [
-            ACTIVITYSTREAMS_CONTEXT,
-            SECURITY_CONTEXT,
-            DATA_INTEGRITY_CONTEXT,
-            f"{base}/ns",
-        ],
+        "@context": list(ACTOR_CONTEXT),
         "id": actor,
         "type": "Service",
         "preferredUsername": slug,
@@ -107,11 +166,7 @@ def actor_document(
         "inbox": f"{base}/inbox",
         "outbox": f"{base}/outbox",
         "endpoints": {"sharedInbox": f"{base}/inbox"},
-        "publicKey": {
-            "id": f"{actor}#main-key",
-            "owner": actor,
-            "publicKeyPem": rsa_public_pem,
-        },
+        "publicKey": public_keys[0] if len(public_keys) == 1 else public_keys,
         "assertionMethod": assertion_methods,
     }
 

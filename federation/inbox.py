@@ -2,13 +2,16 @@
 
 The order is the point. Cheap refusals come first (declared size, missing or
 malformed signature), then the body is read with the limit enforced while
-reading, the signer is found among the keys pinned for configured peers (an
-unknown keyId is refused without fetching anything from its host), the signed
-components, date window, digest and signature are verified, the activity's
-shape and origins are checked, a redelivery is acknowledged without being
-applied twice, the node's handler gets a read-only look (it may refuse with a
-4xx), and only then is the activity stored. The 202 goes out after the store
-returned, so an acknowledged activity is never lost.
+reading, the signed authority must be one this node answers under (a request
+signed for another node is refused), the signer is found among the keys pinned
+for configured peers (an unknown keyId is refused without fetching anything from
+its host), the signed components, date window, digest and signature are
+verified, the body is decoded with its nesting bounded, the activity's shape and
+origins are checked, it must be addressed to this node or one of its pseudonym
+actors, a redelivery is acknowledged without being applied twice, the node's
+handler gets a read-only look (it may refuse with a 4xx), and only then is the
+activity stored. The 202 goes out after the store returned, so an acknowledged
+activity is never lost.
 
 Storage and handlers belong to the node, which plugs them in through the small
 protocols below; this module knows nothing about residents or databases.
@@ -21,14 +24,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from federation.activities import Activity, ActivityError, check_origins, parse_activity_json
+from federation.activities import (
+    Activity,
+    ActivityError,
+    check_addressed,
+    check_origins,
+    origin,
+    parse_activity_json,
+)
 from federation.keys import PublicKey
 from federation.signatures import (
     ParsedSignature,
     SignatureError,
+    normalise_authority,
     parse_signature,
     verify_request,
 )
@@ -38,6 +50,7 @@ __all__ = [
     "ActivityStore",
     "InboxSettings",
     "PinnedKeys",
+    "Receiver",
     "Rejected",
     "SeenActivities",
     "TrustedKey",
@@ -76,11 +89,55 @@ class TrustedKey(Generic[PeerT]):
 
 
 @dataclass(frozen=True)
+class Receiver:
+    """This node as a request must name it: the authorities it answers under, and the
+    URLs of its actors (the node's own, and its pseudonym actors under ``actor_prefix``).
+
+    A signature covers the authority (``Host`` / ``@authority``), so checking it binds
+    the request to this node; the addressees bind the activity inside it.
+    """
+
+    scheme: str
+    authorities: tuple[str, ...]
+    actor_path: str = "/actor"
+    actor_prefix: str = "/p/"
+
+    def __post_init__(self) -> None:
+        if not self.authorities:
+            raise ValueError("a receiver answers under at least one authority")
+
+    @property
+    def normalised(self) -> frozenset[str]:
+        return frozenset(normalise_authority(name, self.scheme) for name in self.authorities)
+
+    def answers_as(self, authority: str) -> bool:
+        """Whether a request naming ``authority`` (host[:port]) is meant for this node."""
+        return normalise_authority(authority, self.scheme) in self.normalised
+
+    def addresses(self, url: str) -> bool:
+        """Whether ``url`` is this node's actor or one of its pseudonym actors."""
+        try:
+            named = origin(url)
+        except ValueError:
+            return False
+        ours = {origin(f"{self.scheme}://{name}") for name in self.authorities}
+        parts = urlsplit(url)
+        if named not in ours or parts.query or parts.fragment:
+            return False
+        path = parts.path
+        if path == self.actor_path:
+            return True
+        rest = path.removeprefix(self.actor_prefix)
+        return rest != path and bool(rest) and "/" not in rest
+
+
+@dataclass(frozen=True)
 class InboxSettings:
     max_body_bytes: int
     date_window_seconds: float
     scheme: str = "https"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    receiver: Receiver = field(kw_only=True)
 
 
 class PinnedKeys(Protocol[PeerT]):
@@ -147,6 +204,43 @@ def _target(request: web.Request, settings: InboxSettings) -> str:
     return f"{settings.scheme}://{request.host}{request.raw_path}"
 
 
+def _path_only(request: web.Request, settings: InboxSettings) -> ParsedSignature | None:
+    """A signed GET read as if its target had no query, or None when that does not apply.
+
+    Fedify, Misskey and Friendica sign ``(request-target)`` over the path alone;
+    Mastodon accepts either form, and so does this node, for reads only: the query
+    merely selects a page of a resource the signer may read anyway, the signature
+    still binds method, path, host, date and key, and what is answered is signed or
+    proven itself. A POST always needs the exact target.
+    """
+    if request.method not in ("GET", "HEAD") or "?" not in request.raw_path:
+        return None
+    path = request.raw_path.partition("?")[0]
+    try:
+        return parse_signature(
+            request.method, f"{settings.scheme}://{request.host}{path}", request.headers
+        )
+    except SignatureError:
+        return None
+
+
+def _check_authority(request: web.Request, settings: InboxSettings) -> None:
+    """The signed authority must be one this node answers under (401 otherwise).
+
+    Both schemes sign the authority the request was sent to (``host`` in
+    draft-cavage, ``@authority`` in RFC 9421, both read from this request's Host), so
+    a request signed for another node cannot be replayed here.
+    """
+    receiver = settings.receiver
+    if not receiver.answers_as(request.host):
+        names = ", ".join(sorted(receiver.normalised))
+        raise Rejected(
+            401,
+            f"the request is signed for {request.host[:100]!r}, which is not this node; "
+            f"this node answers as {names}",
+        )
+
+
 def _parse(request: web.Request, settings: InboxSettings) -> ParsedSignature:
     try:
         return parse_signature(request.method, _target(request, settings), request.headers)
@@ -164,11 +258,17 @@ async def authenticate(
     """The pinned peer key that signed this request, or Rejected(401).
 
     For a request without a body (a signed GET) pass ``b""``: no digest is then
-    demanded, since there is nothing for it to cover.
+    demanded, since there is nothing for it to cover. The signed authority must be
+    this node's; a GET may be signed over its target with or without the query.
     """
     target = _target(request, settings)
     if parsed is None:
         parsed = _parse(request, settings)
+    _check_authority(request, settings)
+    readings = [parsed]
+    path_only = _path_only(request, settings)
+    if path_only is not None and path_only.key_id == parsed.key_id:
+        readings.append(path_only)
     candidates = await keys.keys_for(parsed.key_id)
     if not candidates:
         raise Rejected(
@@ -187,21 +287,22 @@ async def authenticate(
             ]
         for candidate in candidates:
             tried.add(candidate.fingerprint)
-            try:
-                verify_request(
-                    request.method,
-                    target,
-                    request.headers,
-                    body,
-                    public_key=candidate.public_key,
-                    now=settings.clock(),
-                    max_skew=settings.date_window_seconds,
-                    parsed=parsed,
-                )
-            except SignatureError as exc:
-                first_error = first_error or exc
-                continue
-            return candidate
+            for reading in readings:
+                try:
+                    verify_request(
+                        request.method,
+                        target,
+                        request.headers,
+                        body,
+                        public_key=candidate.public_key,
+                        now=settings.clock(),
+                        max_skew=settings.date_window_seconds,
+                        parsed=reading,
+                    )
+                except SignatureError as exc:
+                    first_error = first_error or exc
+                    continue
+                return candidate
     assert first_error is not None
     raise Rejected(first_error.status, first_error.reason)
 
@@ -227,6 +328,7 @@ def inbox_handler(
         try:
             activity = parse_activity_json(body)
             check_origins(activity, signer.origin)
+            check_addressed(activity, settings.receiver.addresses)
         except ActivityError as exc:
             raise Rejected(exc.status, exc.reason) from None
         if await seen.seen(activity):

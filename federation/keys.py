@@ -28,11 +28,13 @@ __all__ = [
     "fingerprint",
     "generate_ed25519_key",
     "generate_rsa_key",
+    "key_id_suffix",
     "key_type_name",
     "load_private_key_pem",
     "load_public_key_pem",
     "parse_multikey",
     "public_key_pem",
+    "published_key_id",
 ]
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -77,6 +79,35 @@ def fingerprint(public_key: PublicKey | PrivateKey) -> str:
     )
     digest = base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
     return "SHA256:" + digest.rstrip("=")
+
+
+def key_id_suffix(public_key: PublicKey | PrivateKey) -> str:
+    """The first 12 hex digits of the SPKI's SHA-256, the part of a key id that names the key.
+
+    A key id that depends on the key itself never names two keys: a rotated key gets
+    a new id, and a verifier that caches keys by id cannot confuse the old key with
+    the new one. 48 bits tell a node's few keys apart; trust still comes from the
+    full fingerprint.
+    """
+    der = _as_public(public_key).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:12]
+
+
+def published_key_id(actor_url: str, public_key: PublicKey | PrivateKey) -> str:
+    """The id under which an actor publishes this key, and which signatures name.
+
+    ``#main-key-<suffix>`` for the RSA key of HTTP signatures (``main-key`` is the name
+    fediverse software looks for first), ``#ed25519-key-<suffix>`` for the Ed25519 key
+    of object proofs; see :func:`key_id_suffix`.
+    """
+    name = (
+        "ed25519-key"
+        if isinstance(_as_public(public_key), ed25519.Ed25519PublicKey)
+        else "main-key"
+    )
+    return f"{actor_url}#{name}-{key_id_suffix(public_key)}"
 
 
 def public_key_pem(key: PublicKey | PrivateKey) -> str:

@@ -196,9 +196,13 @@ def verify_proof(
     proof_config = {name: value for name, value in proof.items() if name != "proofValue"}
     try:
         public_key.verify(signature, _hash_data(proof_config, unsecured))
+        return copy.deepcopy(unsecured)
     except InvalidSignature:
         raise ProofError(
             "proof does not verify: the document was changed after signing, or it was "
             "signed with another key"
         ) from None
-    return copy.deepcopy(unsecured)
+    except RecursionError:
+        # Decoders bound the depth first (federation.json_limits); a document built
+        # in memory may not have passed one, and must still get a reason, not a crash.
+        raise ProofError("document is nested too deeply to be verified") from None

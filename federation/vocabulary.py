@@ -16,7 +16,7 @@ for the types that carry them; everything else uses the class syntax.
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypeAlias, TypedDict
+from typing import Any, Literal, NotRequired, TypeAlias, TypedDict
 
 __all__ = [
     "Accept",
@@ -47,8 +47,9 @@ __all__ = [
     "VectorActivity",
 ]
 
-# One context URL, or several when extension terms (proofs, InterestProfile) are used.
-JsonLdContext: TypeAlias = str | list[str]
+# One context URL, or several when extension terms (proofs, InterestProfile) are used;
+# this product's own terms come as an embedded context object (documents.EXTENSION_CONTEXT).
+JsonLdContext: TypeAlias = str | list[str | dict[str, Any]]
 
 # The proof's own @context is optional in eddsa-jcs-2022; when present it must be
 # the leading part of the document's, which binds the context into the signature.
@@ -184,7 +185,7 @@ ServiceActor = TypedDict(
         "inbox": str,
         "outbox": str,
         "endpoints": Endpoints,
-        "publicKey": PublicKeyEntry,
+        "publicKey": PublicKeyEntry | list[PublicKeyEntry],
         "assertionMethod": list[Multikey],
     },
 )

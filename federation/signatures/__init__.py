@@ -9,6 +9,7 @@ attempt.
 
 from federation.signatures._cavage import sign_request
 from federation.signatures._errors import SignatureError
+from federation.signatures._message import normalise_authority
 from federation.signatures._model import ParsedSignature, Scheme
 from federation.signatures._policy import DEFAULT_MAX_SKEW, format_duration, verify_request
 from federation.signatures._rfc9421 import sign_request_rfc9421
@@ -20,6 +21,7 @@ __all__ = [
     "Scheme",
     "SignatureError",
     "format_duration",
+    "normalise_authority",
     "parse_signature",
     "sign_request",
     "sign_request_rfc9421",

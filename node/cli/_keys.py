@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from federation.keys import published_key_id
 from node.cli._common import CommandError, add_command, config_from, database
 from node.cli._maintenance import cmd_keys_show
 from node.cli._serve import ensure_migrated
@@ -13,14 +14,17 @@ from node.runtime.config import Config
 from node.runtime.keys import KeyFileError, NodeKeys, load_keys
 
 ROTATE_HELP = """\
-Generates a new RSA key for HTTP signatures. The old key is kept as
-keys/http-signature-rsa-retired-<timestamp>.pem; everything already queued
-is still signed with it, and an Update of this node's actor carrying the new
-key is queued to every peer, signed with the old key, so peers learn the new
-key from a key they already trust. Peers keep accepting the old key for their
-key_grace_days. Restart the node (and any 'zwilling worker') afterwards so it
-serves and signs with the new key, then tell the partner admins the new
-fingerprint (they may pin it early with 'zwilling peer add')."""
+Generates a new RSA key for HTTP signatures, published under a new key id
+(#main-key-<suffix>). The old key is kept as
+keys/http-signature-rsa-retired-<timestamp>.pem. An Update of this node's actor
+carrying the new key is queued to every peer, signed with the old key, so peers
+learn the new key from a key they already trust; it goes out before anything
+else queued for a peer. Everything else is signed when it is sent, with the new
+key once the node runs with it. For federation.key_grace_days the actor still
+lists the old key under its own id, and a 401 from a peer is retried rather than
+final. Restart the node (and any 'zwilling worker') afterwards so it serves and
+signs with the new key, then tell the partner admins the new fingerprint (they
+may pin it early with 'zwilling peer add')."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,8 +50,13 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
     rotation = asyncio.run(_rotate(config, keys))
-    print(f"old RSA key {rotation.old_fingerprint} kept as {rotation.retired_file.name}")
-    print(f"new RSA key {rotation.new_fingerprint}")
+    actor = config.actor_url
+    print(
+        f"old RSA key {published_key_id(actor, keys.rsa)} {rotation.old_fingerprint}"
+        f" kept as {rotation.retired_file.name}"
+    )
+    new_keys = load_keys(config)
+    print(f"new RSA key {new_keys.rsa_key_id(actor)} {rotation.new_fingerprint}")
     print(f"Update of the actor queued to {rotation.queued} peer(s), signed with the old key")
     print("restart the node (and any 'zwilling worker') to sign with the new key")
     return 0

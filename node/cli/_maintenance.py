@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from federation.keys import fingerprint
+from federation.keys import fingerprint, published_key_id
 from node.cli._common import CommandError, add_command, config_from
 from node.models import Peer, PeerKey, utcnow
 from node.peers.registry import usable
@@ -81,8 +81,15 @@ def _print_fingerprints(config: Config) -> None:
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
     print(f"node: {config.node.city} ({config.actor_url})")
-    print(f"  {config.actor_url}#main-key   RSA      {fingerprint(keys.rsa.public_key())}")
-    print(f"  {config.actor_url}#ed25519-key Ed25519  {fingerprint(keys.ed25519.public_key())}")
+    actor = config.actor_url
+    print(f"  {keys.rsa_key_id(actor)}      RSA      {fingerprint(keys.rsa.public_key())}")
+    print(f"  {keys.ed25519_key_id(actor)}   Ed25519  {fingerprint(keys.ed25519.public_key())}")
+    for retired in keys.retired:
+        stamp = retired.retired_at.isoformat(timespec="seconds")
+        print(
+            f"  {published_key_id(actor, retired.rsa)}      RSA      {retired.fingerprint}"
+            f"  (retired {stamp})"
+        )
 
 
 async def _upgrade(config: Config) -> None:

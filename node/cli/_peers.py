@@ -141,7 +141,7 @@ async def _discover(config: Config, target: str, scheme: str) -> ActorInfo:
         keys = load_keys(config)
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
-    signer = peer_admin.Signer(main_key_id(config), keys.rsa)
+    signer = peer_admin.Signer(main_key_id(config, keys), keys.rsa)
     federation = config.federation
     timeout = httpx.Timeout(
         federation.read_timeout_seconds, connect=federation.connect_timeout_seconds

@@ -67,7 +67,7 @@ async def _sync(config: Config, only: str | None) -> int:
             raise CommandError(
                 f"no peer {only}" if only else "no peers known; start the node once or add one"
             )
-        fetch = partial(fetch_json, client, key_id=main_key_id(config), private_key=keys.rsa)
+        fetch = partial(fetch_json, client, key_id=main_key_id(config, keys), private_key=keys.rsa)
         stats = VectorStats()
         for peer in peers:
             try:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal, overload
 
 from federation.activities import MAX_URL_LENGTH, origin
-from federation.documents import ACTIVITYSTREAMS_CONTEXT
+from federation.documents import ACTIVITYSTREAMS_CONTEXT, EXTENSION_CONTEXT
 from federation.vocabulary import (
     Accept,
     Block,
@@ -150,9 +150,10 @@ def note(base_url: str, local: str, remote: str, body: str, now: datetime) -> Cr
 
 def flag(base_url: str, remote: str, reason: str, note_ids: list[str], now: datetime) -> Flag:
     """A report forwarded to the reported resident's node, from the node itself (not
-    the reporter's pseudonym) and with a reason code only: no free text crosses."""
+    the reporter's pseudonym) and with a reason code only: no free text crosses.
+    ``reason`` and ``messages`` are this product's terms, hence the embedded context."""
     return {
-        "@context": ACTIVITYSTREAMS_CONTEXT,
+        "@context": [ACTIVITYSTREAMS_CONTEXT, EXTENSION_CONTEXT],
         "id": new_id(base_url),
         "type": "Flag",
         "actor": f"{base_url}/actor",

@@ -15,6 +15,13 @@ they are claimable again and are sent once more — the receiver deduplicates by
 activity id, so the effect is exactly once. A worker that is slow renews its
 lease before it could run out.
 
+Announcements first: a row with ``sign_with`` set (the ``Update`` of the actor that
+``zwilling keys rotate`` queues, signed with the key the peer already trusts) goes
+before the peer's other open rows, whatever their age. Those are signed with the
+node's current key, which the peer trusts only once the announcement arrived. A row
+in flight (``sending`` under a live lease) is never overtaken, so the announcement
+waits for it.
+
 On SQLite ``FOR UPDATE`` is not rendered; there every write transaction begins
 with ``BEGIN IMMEDIATE`` (see node.db), which serialises claims just the same.
 """
@@ -24,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,12 +48,28 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _no_older_open_row() -> ColumnElement[bool]:
+def _rank(table: type[OutboxActivity]) -> ColumnElement[int]:
+    """0 for a key announcement, 1 for everything else: the first sort key of a peer's queue."""
+    return case((table.sign_with.is_(None), 1), else_=0)
+
+
+def _in_order() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    return _rank(OutboxActivity), OutboxActivity.id  # type: ignore[return-value]
+
+
+def _no_older_open_row(now: datetime) -> ColumnElement[bool]:
+    """No open row of the same peer comes before this one, and none is in flight."""
     older = aliased(OutboxActivity)
+    mine, theirs = _rank(OutboxActivity), _rank(older)
     return ~exists().where(
         older.peer_id == OutboxActivity.peer_id,
-        older.id < OutboxActivity.id,
+        older.id != OutboxActivity.id,
         older.state.in_(OPEN_STATES),
+        or_(
+            theirs < mine,
+            and_(theirs == mine, older.id < OutboxActivity.id),
+            and_(older.state == "sending", older.lease_until > now),
+        ),
     )
 
 
@@ -80,10 +103,10 @@ async def _followers(
             select(OutboxActivity)
             .where(
                 OutboxActivity.peer_id == head.peer_id,
-                OutboxActivity.id > head.id,
+                OutboxActivity.id != head.id,
                 OutboxActivity.state.in_(OPEN_STATES),
             )
-            .order_by(OutboxActivity.id)
+            .order_by(*_in_order())
             .limit(limit)
             .with_for_update()
         )
@@ -113,7 +136,7 @@ async def claim_batches(
         await session.scalars(
             select(OutboxActivity)
             .join(Peer, Peer.id == OutboxActivity.peer_id)
-            .where(_claimable(now), _no_older_open_row(), _peer_ready(now))
+            .where(_claimable(now), _no_older_open_row(now), _peer_ready(now))
             .order_by(OutboxActivity.id)
             .limit(peers)
             .with_for_update(of=OutboxActivity, skip_locked=True)
@@ -139,8 +162,8 @@ async def claim_batch(
     """The next batch of one peer, in the transaction that settled the previous one."""
     head = await session.scalar(
         select(OutboxActivity)
-        .where(OutboxActivity.peer_id == peer_id, _claimable(now), _no_older_open_row())
-        .order_by(OutboxActivity.id)
+        .where(OutboxActivity.peer_id == peer_id, _claimable(now), _no_older_open_row(now))
+        .order_by(*_in_order())
         .limit(1)
         .with_for_update(skip_locked=True)
     )

@@ -5,8 +5,11 @@ Each round claims, for every ready peer, a batch of its due rows in order (see
 peer's batch in sequence: sign afresh (draft-cavage rsa-sha256, a new Date per
 attempt), POST, next. A row that must wait (timeout, network error, 408, 429,
 5xx) ends the batch — the rows behind it stay queued, so nothing overtakes it;
-a row refused with another 4xx is kept as failed and the batch goes on. The
-batch is settled in one transaction, which also claims the peer's next batch.
+a row refused with another 4xx is kept as failed and the batch goes on. A 401
+within ``key_grace_days`` of this node's last key rotation must wait too: the peer
+may not know the new key yet (``key_rotation``). The key is chosen when the row is
+sent, never when it was queued. The batch is settled in one transaction, which
+also claims the peer's next batch.
 
 Per-peer health is recorded on the peer: ``reachable`` after any answer,
 ``failing`` (since when, next attempt at) otherwise. The next attempt follows
@@ -39,13 +42,13 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation.delivery import Outcome, classify, expired, parse_retry_after, retry_delay
 from federation.documents import ACTIVITY_JSON
+from federation.keys import published_key_id
 from federation.signatures import sign_request
 from node.federation import _outbox_claims as repo
 from node.federation.appkeys import DELIVERY_WAKE
-from node.federation.key_rotation import retired_keys
+from node.federation.key_rotation import in_rotation_grace
 from node.models import OutboxActivity, Peer, utcnow
 from node.peers.appkeys import REFRESHER
-from node.peers.refresh import main_key_id
 from node.runtime import appkeys
 from node.runtime.config import FederationSection
 
@@ -97,7 +100,6 @@ class DeliveryWorker:
         self.batch = batch
         self.rng = rng or random.Random()
         self.stopping = False
-        self._retired: dict[str, RSAPrivateKey] | None = None
         self._next_refresh = 0.0
 
     @property
@@ -165,33 +167,36 @@ class DeliveryWorker:
 
     # -- sending ---------------------------------------------------------------------
 
-    def _signing_key(self, wanted: str | None) -> RSAPrivateKey:
+    def _signing_key(self, wanted: str | None) -> tuple[str, RSAPrivateKey]:
+        """The key id and key to sign with, chosen now: the key this node runs with,
+        except for a rotation's announcement, which the retired key it replaces signs
+        (the one the peer trusts). Either is named by its own id, which the served
+        actor lists (the retired one during its grace period)."""
         keys = self.app[appkeys.KEYS]
-        if wanted is None or wanted == keys.rsa_fingerprint:
-            return keys.rsa
-        if self._retired is None or wanted not in self._retired:
-            self._retired = retired_keys(self.app[appkeys.CONFIG])
-        retired = self._retired.get(wanted)
-        if retired is None:
+        actor = self.app[appkeys.CONFIG].actor_url
+        if wanted is not None and wanted != keys.rsa_fingerprint:
+            retired = keys.retired_key(wanted)
+            if retired is not None:
+                return published_key_id(actor, retired.rsa), retired.rsa
             log.warning(
                 "retired signing key not found; signing with the current key",
                 extra={"fingerprint": wanted},
             )
-            return keys.rsa
-        return retired
+        return keys.rsa_key_id(actor), keys.rsa
 
     async def send(self, claim: Claim) -> Attempt:
         """One attempt, signed afresh; never raises for the peer's or network's faults."""
         config = self.app[appkeys.CONFIG]
         body = json.dumps(claim.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        key_id, private_key = self._signing_key(claim.sign_with)
         try:
             headers = sign_request(
                 "POST",
                 claim.inbox_url,
                 {"Content-Type": ACTIVITY_JSON, "Accept": "application/json"},
                 body,
-                key_id=main_key_id(config),
-                private_key=self._signing_key(claim.sign_with),
+                key_id=key_id,
+                private_key=private_key,
             )
             response = await self.app[appkeys.HTTP].post(
                 claim.inbox_url, content=body, headers=headers
@@ -200,6 +205,14 @@ class DeliveryWorker:
             failure = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
             return Attempt(Outcome.RETRY, None, failure, None)
         outcome = classify(response.status_code)
+        if (
+            response.status_code == 401
+            and outcome is Outcome.GIVE_UP
+            and in_rotation_grace(config, self.app[appkeys.KEYS], utcnow())
+        ):
+            # The peer may still hold the actor from before the rotation (a cached
+            # document, or the announcement still queued): not yet, rather than never.
+            outcome = Outcome.RETRY
         error: str | None = None
         if outcome is not Outcome.DELIVERED:
             error = f"HTTP {response.status_code}: {response.text[:MAX_ERROR_TEXT]}"

@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy import insert, update
@@ -36,8 +37,9 @@ from sqlalchemy.exc import IntegrityError
 
 from federation.activities import Activity
 from federation.delivery import expired, retry_delay
-from federation.inbox import InboxSettings, TrustedKey, inbox_handler
+from federation.inbox import InboxSettings, Receiver, TrustedKey, inbox_handler
 from federation.keys import cached_public_key
+from node import pseudonyms
 from node.federation import _received as inbox_repo
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
 from node.models import InboxActivity, Peer, utcnow
@@ -52,11 +54,21 @@ KEY_CACHE_SECONDS = 10.0
 
 
 def settings_from(app: web.Application) -> InboxSettings:
+    """The inbox rules from config: the receiver is this node under each of its public
+    authorities (base_url's and ``node.public_authorities``), with its actor and its
+    pseudonym actors as the addressees it accepts."""
     config = app[appkeys.CONFIG]
+    scheme = "https" if config.secure else "http"
     return InboxSettings(
         max_body_bytes=config.federation.max_body_bytes,
         date_window_seconds=config.federation.date_window_seconds,
-        scheme="https" if config.secure else "http",
+        scheme=scheme,
+        receiver=Receiver(
+            scheme=scheme,
+            authorities=config.authorities,
+            actor_path=urlsplit(config.actor_url).path,
+            actor_prefix=urlsplit(pseudonyms.actor_url(config.node.base_url, "")).path,
+        ),
     )
 
 

@@ -1,12 +1,20 @@
 """Rotating the node's RSA key, and following a peer's rotation.
 
 This node: ``zwilling keys rotate`` writes a new key, keeps the old one as
-``http-signature-rsa-retired-<UTC timestamp>.pem`` and queues an ``Update`` of the
-actor (carrying the new key) to every peer, signed with the OLD key, which peers
-already trust. Rows queued before the rotation are also signed with the old key,
-so that nothing reaches a peer under the new key before the ``Update`` has (the
-outbox is first-in first-out per peer). The running node picks the new key up
+``http-signature-rsa-retired-<UTC time>.pem`` and queues an ``Update`` of the actor
+(carrying the new key) to every peer, marked to be signed with the OLD key, which
+peers already trust. That announcement goes before anything else queued for the
+peer (``_outbox_claims``); every other row is signed when it is sent, with the key
+the node runs with, under that key's own id. The running node picks the new key up
 when restarted.
+
+Each key has its own id (``#main-key-<suffix>``, ``federation.keys.published_key_id``),
+so the two keys never share one. For ``key_grace_days`` after the rotation the
+served actor lists the retired key after the current one: a peer that verifies by
+fetching the key a signature names (rather than pinning) still finds the old key
+while the announcement is on its way, and a 401 from a peer counts as "not yet"
+(retried with backoff) rather than final. The ``Update`` itself carries only the new
+key, because a receiver retires whatever keys the announced actor no longer lists.
 
 A peer: an ``Update`` of its ``Service`` actor that arrived signed with a key
 pinned for that peer pins the keys the document now publishes and starts the
@@ -20,32 +28,71 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from sqlalchemy import update
 
 from federation.documents import ACTIVITYSTREAMS_CONTEXT, actor_document
-from federation.keys import fingerprint, generate_rsa_key, load_private_key_pem, public_key_pem
+from federation.keys import fingerprint, generate_rsa_key, public_key_pem
 from federation.vocabulary import ServiceActor, UpdateService
 from node.federation.outbox import enqueue_for_all_peers
-from node.models import OutboxActivity, utcnow
+from node.models import utcnow
 from node.runtime.config import Config
 from node.runtime.db import Database
-from node.runtime.keys import RSA_FILE, NodeKeys, keys_dir
+from node.runtime.keys import (
+    RETIRED_PREFIX,
+    RSA_FILE,
+    NodeKeys,
+    RetiredKey,
+    keys_dir,
+    retired_file_name,
+)
 
-RETIRED_PREFIX = "http-signature-rsa-retired-"
+__all__ = [
+    "RETIRED_PREFIX",
+    "Rotation",
+    "actor_update",
+    "in_grace",
+    "in_rotation_grace",
+    "node_actor_document",
+    "rotate",
+]
 
 
-def node_actor_document(config: Config, keys: NodeKeys) -> ServiceActor:
+def _grace(config: Config) -> timedelta:
+    return timedelta(days=config.federation.key_grace_days)
+
+
+def in_grace(config: Config, keys: NodeKeys, now: datetime) -> list[RetiredKey]:
+    """Retired keys still published: rotated out less than ``key_grace_days`` ago."""
+    return keys.retired_since(now - _grace(config))
+
+
+def in_rotation_grace(config: Config, keys: NodeKeys, now: datetime) -> bool:
+    """Whether the node's last rotation is recent enough that a peer may not know the
+    new key yet (a 401 from it is then retried, not final)."""
+    last = keys.last_rotation
+    return last is not None and now - last < _grace(config)
+
+
+def node_actor_document(
+    config: Config,
+    keys: NodeKeys,
+    now: datetime | None = None,
+    *,
+    with_retired: bool = True,
+) -> ServiceActor:
+    """The actor as served: the current key, then the retired ones still in grace."""
+    retired = in_grace(config, keys, now or utcnow()) if with_retired else []
     return actor_document(
         base_url=config.node.base_url,
         slug=config.node.slug,
         city_name=config.node.city,
         rsa_public_pem=public_key_pem(keys.rsa),
         ed25519_public_key=keys.ed25519.public_key(),
+        retired_rsa_public_pems=[public_key_pem(key.rsa) for key in retired],
     )
 
 
@@ -62,20 +109,6 @@ def actor_update(
         "published": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "object": actor,
     }
-
-
-def retired_keys(config: Config) -> dict[str, RSAPrivateKey]:
-    """Retired RSA keys still on disk, by fingerprint (rows queued before a rotation)."""
-    found: dict[str, RSAPrivateKey] = {}
-    directory = keys_dir(config)
-    for path in sorted(directory.glob(f"{RETIRED_PREFIX}*.pem")):
-        try:
-            key = load_private_key_pem(path.read_bytes())
-        except (OSError, ValueError):
-            continue
-        if isinstance(key, RSAPrivateKey):
-            found[fingerprint(key)] = key
-    return found
 
 
 @dataclass(frozen=True)
@@ -108,30 +141,24 @@ async def rotate(
 
     The files are swapped inside the database transaction; if the commit fails,
     the old key is put back, so the node never signs with a key nobody was told of.
+    Rows already queued are left alone: they are signed when sent, with the key the
+    node then runs with, after the announcement.
     """
     now = now or utcnow()
     directory = keys_dir(config)
     current = directory / RSA_FILE
-    retired = directory / f"{RETIRED_PREFIX}{now.strftime('%Y%m%dT%H%M%S%fZ')}.pem"
+    retired = directory / retired_file_name(now)
     staged = directory / f"{RSA_FILE}.new"
     old_fingerprint = keys.rsa_fingerprint
     new_key = generate_rsa_key()
     staged.unlink(missing_ok=True)
     _write_new(staged, new_key)
     new_keys = NodeKeys(rsa=new_key, ed25519=keys.ed25519, secret=keys.secret)
-    actor = node_actor_document(config, new_keys)
+    # Only the new key: the receiver retires, after its grace, what the Update omits.
+    actor = node_actor_document(config, new_keys, now, with_retired=False)
     swapped = False
     try:
         async with db.write() as session:
-            await session.execute(
-                update(OutboxActivity)
-                .where(
-                    OutboxActivity.state.in_(("pending", "sending")),
-                    OutboxActivity.sign_with.is_(None),
-                )
-                .values(sign_with=old_fingerprint)
-                .execution_options(synchronize_session=False)
-            )
             rows = await enqueue_for_all_peers(
                 session,
                 lambda peer: actor_update(config, actor, peer.actor_url, now),

@@ -55,7 +55,10 @@ async def enqueue(
     """Queue ``activity`` for ``peer``; it is sent once the caller's transaction commits.
 
     Rows to one peer are delivered in the order they were queued. ``sign_with`` (a
-    key fingerprint) is for key rotation only: sign with a retired key.
+    key fingerprint) is for the announcement of a key rotation only: the row is signed
+    with that retired key, which the peer already trusts, and goes before the peer's
+    other open rows (see ``_outbox_claims``). Every other row is signed when it is
+    sent, with the key the node runs with.
     """
     activity_id, kind = _check(activity)
     peer_id = peer if isinstance(peer, int) else peer.id

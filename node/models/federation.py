@@ -50,8 +50,11 @@ class Peer(Base):
 class PeerKey(Base):
     """A peer key this node trusts: pinned by fingerprint, possibly retiring.
 
-    ``key_id`` is not unique: a rotated key is usually published under the same id
-    as its predecessor, and both are accepted until the old one ``retires_at``.
+    ``key_id`` is not unique: older nodes publish a rotated key under the same id as
+    its predecessor (``#main-key``), and both are accepted until the old one
+    ``retires_at``; newer ones give every key an id of its own (``#main-key-<suffix>``).
+    A signature is matched by the key that verifies it, under any id of the same
+    actor (``node.peers.registry.keys_for``).
     ``pinned_by`` says how it became trusted: ``config`` (fingerprint in the file),
     ``admin`` (``zwilling peer add``) or ``rotation`` (an actor ``Update`` signed by a
     key pinned before)."""
@@ -87,6 +90,8 @@ class OutboxActivity(Base):
     next_try_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    # The fingerprint of a retired key that must sign this row: set only on the actor
+    # Update a key rotation queues, which goes before the peer's other open rows.
     sign_with: Mapped[str | None] = mapped_column(String(80))
     last_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,6 +1,9 @@
 """The guard of this node's peer-only endpoints (vector pages, pseudonym actors): only
-a GET signed by a pinned key of a configured peer gets through; anything else is
-answered 401 with the reason (503 while the peer's keys are still being fetched).
+a GET signed by a pinned key of a configured peer, for one of this node's public
+authorities, gets through; anything else is answered 401 with the reason (503 while
+the peer's keys are still being fetched). The signature may cover the query or only
+the path (``federation.inbox.authenticate``): these resources are read-only, the
+query only picks a page, and every page carries its own proof.
 """
 
 from __future__ import annotations

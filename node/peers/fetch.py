@@ -6,12 +6,12 @@ endpoints is in :mod:`node.peers.endpoints`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from federation import json_limits
 from federation.documents import ACTIVITY_JSON, LD_JSON_AS
 from federation.keys import PrivateKey
 from federation.signatures import sign_request
@@ -67,9 +67,11 @@ async def fetch_json(
     except httpx.HTTPError as exc:
         raise PeerFetchError(f"GET {url}: {type(exc).__name__}: {exc}") from None
     try:
-        return json.loads(b"".join(chunks))
-    except ValueError as exc:
-        raise PeerFetchError(f"GET {url}: not JSON: {exc}") from None
+        # Depth-bounded: a peer's document nested thousands deep is the peer's error,
+        # not a crash of whatever walks it next.
+        return json_limits.loads(b"".join(chunks))
+    except json_limits.JsonRefused as exc:
+        raise PeerFetchError(f"GET {url}: {exc.reason}") from None
 
 
 @dataclass(frozen=True)

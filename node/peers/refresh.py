@@ -27,15 +27,17 @@ from node.peers import registry as repo
 from node.peers.fetch import PeerFetchError, SignedFetcher
 from node.runtime.config import Config
 from node.runtime.db import Database
+from node.runtime.keys import NodeKeys
 
 log = logging.getLogger(__name__)
 
 KeyLookup = Literal["not-a-peer", "trusted", "untrusted", "unreachable"]
 
 
-def main_key_id(config: Config) -> str:
-    """The id under which this node publishes its RSA key (and signs with it)."""
-    return f"{config.actor_url}#main-key"
+def main_key_id(config: Config, keys: NodeKeys) -> str:
+    """The id under which this node publishes its current RSA key (and signs with it):
+    ``#main-key-<suffix>``, a new one with every rotation."""
+    return keys.rsa_key_id(config.actor_url)
 
 
 async def sync_config_peers(config: Config, db: Database) -> None:

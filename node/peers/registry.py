@@ -27,14 +27,48 @@ def usable(now: datetime) -> ColumnElement[bool]:
 async def keys_for(
     session: AsyncSession, key_id: str, now: datetime
 ) -> Sequence[tuple[PeerKey, Peer]]:
-    """Pinned, unexpired keys published under ``key_id``, newest pin first."""
+    """Pinned, unexpired keys published under ``key_id``, newest pin first; failing
+    that, every pinned key of the peer whose actor document ``key_id`` points into.
+
+    The second step is what lets a key id change without the trust changing: a peer
+    that signs under an id this node did not pin the key under (an older node still
+    naming ``#main-key``, a newer one naming ``#main-key-<suffix>`` for a key pinned
+    from an older document) is verified against its own pinned keys, and the key that
+    verifies is the one matched, by its material and so by its fingerprint. Trust is
+    the same either way: only keys pinned for that very actor are candidates.
+    """
+    order = (PeerKey.retires_at.is_not(None), PeerKey.id.desc())
     rows = await session.execute(
         select(PeerKey, Peer)
         .join(Peer, Peer.id == PeerKey.peer_id)
         .where(PeerKey.key_id == key_id, usable(now))
-        .order_by(PeerKey.retires_at.is_not(None), PeerKey.id.desc())
+        .order_by(*order)
     )
-    return [(key, peer) for key, peer in rows.all()]
+    found = [(key, peer) for key, peer in rows.all()]
+    if found or "#" not in key_id:
+        return found
+    rows = await session.execute(
+        select(PeerKey, Peer)
+        .join(Peer, Peer.id == PeerKey.peer_id)
+        .where(Peer.actor_url == key_id.partition("#")[0], usable(now))
+        .order_by(*order)
+    )
+    # Keys of the same name first ("main-key…" for "main-key…"), so that when none
+    # verifies, the reason given is about the key the signer meant.
+    name = _key_name(key_id)
+    found = [(key, peer) for key, peer in rows.all()]
+    return sorted(found, key=lambda row: _key_name(row[0].key_id) != name)
+
+
+def _key_name(key_id: str) -> str:
+    """``main-key`` of ``…#main-key-3f9a0c…`` (and of ``…#main-key``)."""
+    fragment = key_id.partition("#")[2]
+    head, _, tail = fragment.rpartition("-")
+    return (
+        head
+        if head and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail)
+        else fragment
+    )
 
 
 async def by_actor(session: AsyncSession, actor_url: str) -> Peer | None:
@@ -42,7 +76,7 @@ async def by_actor(session: AsyncSession, actor_url: str) -> Peer | None:
 
 
 async def by_key_document(session: AsyncSession, key_id: str) -> Peer | None:
-    """The peer whose actor document publishes ``key_id`` (``<actor>#main-key``)."""
+    """The peer whose actor document publishes ``key_id`` (``<actor>#main-key-…``)."""
     return await by_actor(session, key_id.partition("#")[0])
 
 

@@ -20,7 +20,9 @@ from node.runtime import appkeys
 
 def setup(app: web.Application) -> None:
     config = app[appkeys.CONFIG]
-    fetch = SignedFetcher(app[appkeys.HTTP], main_key_id(config), app[appkeys.KEYS].rsa)
+    fetch = SignedFetcher(
+        app[appkeys.HTTP], main_key_id(config, app[appkeys.KEYS]), app[appkeys.KEYS].rsa
+    )
     app[FETCHER] = fetch
     app[REFRESHER] = PeerRefresher(config, app[appkeys.DATABASE], fetch)
     app.cleanup_ctx.append(_known_peers)

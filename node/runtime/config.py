@@ -8,6 +8,7 @@ problem (:class:`ConfigError`), never a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,7 +60,14 @@ def _colour(value: str) -> str:
     return value
 
 
+def _authority(value: str) -> str:
+    if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", value):
+        raise ValueError("must be a host or host:port, without scheme or path")
+    return value.lower()
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Authority = Annotated[str, AfterValidator(_authority)]
 Colour = Annotated[str, AfterValidator(_colour)]
 
 
@@ -77,6 +85,9 @@ class NodeSection(_Section):
     secret: str | None = Field(default=None, min_length=32)
     keys_dir: str = "keys"
     registration_open: bool = True
+    # Further host[:port] names peers may address this node by, e.g. behind a proxy
+    # that is reached under more than one name; base_url's is always included.
+    public_authorities: list[Authority] = Field(default_factory=list, max_length=16)
 
 
 class ListenSection(_Section):
@@ -233,6 +244,11 @@ class Config(_Section):
     def host(self) -> str:
         """The authority peers use to reach this node, as it appears in signatures."""
         return urlsplit(self.node.base_url).netloc
+
+    @property
+    def authorities(self) -> tuple[str, ...]:
+        """Every host[:port] a signed request to this node may name: base_url's first."""
+        return (self.host, *self.node.public_authorities)
 
     @property
     def secure(self) -> bool:

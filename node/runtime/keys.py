@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -22,12 +23,16 @@ from federation.keys import (
     generate_ed25519_key,
     generate_rsa_key,
     load_private_key_pem,
+    published_key_id,
 )
 from node.runtime.config import Config
 
 RSA_FILE = "http-signature-rsa.pem"
 ED25519_FILE = "object-proof-ed25519.pem"
 SECRET_FILE = "node-secret"  # noqa: S105 - a file name, not a secret
+# ``zwilling keys rotate`` keeps the replaced RSA key as <prefix><UTC time>.pem.
+RETIRED_PREFIX = "http-signature-rsa-retired-"
+RETIRED_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 
 class KeyFileError(Exception):
@@ -35,10 +40,24 @@ class KeyFileError(Exception):
 
 
 @dataclass(frozen=True)
+class RetiredKey:
+    """An RSA key replaced by a rotation at ``retired_at``, kept to sign the ``Update``
+    that announces its successor and published until its grace period ends."""
+
+    rsa: RSAPrivateKey
+    retired_at: datetime
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rsa.public_key())
+
+
+@dataclass(frozen=True)
 class NodeKeys:
     rsa: RSAPrivateKey
     ed25519: Ed25519PrivateKey
     secret: bytes
+    retired: tuple[RetiredKey, ...] = ()  # newest first
 
     @property
     def rsa_fingerprint(self) -> str:
@@ -47,6 +66,27 @@ class NodeKeys:
     @property
     def ed25519_fingerprint(self) -> str:
         return fingerprint(self.ed25519.public_key())
+
+    def rsa_key_id(self, actor_url: str) -> str:
+        """The id of the current RSA key, which every HTTP signature of this node names."""
+        return published_key_id(actor_url, self.rsa)
+
+    def ed25519_key_id(self, actor_url: str) -> str:
+        """The id of the Ed25519 key, which every object proof names."""
+        return published_key_id(actor_url, self.ed25519)
+
+    @property
+    def last_rotation(self) -> datetime | None:
+        return self.retired[0].retired_at if self.retired else None
+
+    def retired_key(self, wanted: str) -> RetiredKey | None:
+        """The retired key with fingerprint ``wanted``, if it is still on disk."""
+        return next((key for key in self.retired if key.fingerprint == wanted), None)
+
+    def retired_since(self, moment: datetime) -> list[RetiredKey]:
+        """Keys retired after ``moment`` (still in their grace period when ``moment``
+        is now minus the grace), newest first."""
+        return [key for key in self.retired if key.retired_at > moment]
 
 
 def keys_dir(config: Config) -> Path:
@@ -104,4 +144,27 @@ def load_keys(config: Config) -> NodeKeys:
     if not isinstance(rsa, RSAPrivateKey) or not isinstance(ed, Ed25519PrivateKey):
         raise KeyFileError(f"{directory}: key files hold the wrong key types")
     secret = (config.node.secret or read(SECRET_FILE).decode()).strip().encode()
-    return NodeKeys(rsa=rsa, ed25519=ed, secret=secret)
+    return NodeKeys(rsa=rsa, ed25519=ed, secret=secret, retired=retired_keys(directory))
+
+
+def retired_file_name(moment: datetime) -> str:
+    return f"{RETIRED_PREFIX}{moment.astimezone(UTC).strftime(RETIRED_TIME_FORMAT)}.pem"
+
+
+def retired_keys(directory: Path) -> tuple[RetiredKey, ...]:
+    """Retired RSA keys on disk, newest first; a file that is not one is skipped.
+
+    The time of the rotation is in the file name, written by the rotation itself, so
+    it survives copying the directory (a file's mtime would not).
+    """
+    found = []
+    for path in directory.glob(f"{RETIRED_PREFIX}*.pem"):
+        stamp = path.name[len(RETIRED_PREFIX) : -len(".pem")]
+        try:
+            retired_at = datetime.strptime(stamp, RETIRED_TIME_FORMAT).replace(tzinfo=UTC)
+            key = load_private_key_pem(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(key, RSAPrivateKey):
+            found.append(RetiredKey(rsa=key, retired_at=retired_at))
+    return tuple(sorted(found, key=lambda key: key.retired_at, reverse=True))

@@ -27,7 +27,12 @@ from typing import Any, Final, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from federation.documents import ACTIVITYSTREAMS_CONTEXT, DATA_INTEGRITY_CONTEXT
+from federation.documents import (
+    ACTIVITYSTREAMS_CONTEXT,
+    DATA_INTEGRITY_CONTEXT,
+    EXTENSION_CONTEXT,
+)
+from federation.keys import published_key_id
 from federation.proofs import create_proof
 from federation.vocabulary import DeleteProfile, UpdateProfile
 from federation.vocabulary import InterestProfile as WireProfile
@@ -63,11 +68,13 @@ class Publisher:
 
     @property
     def verification_method(self) -> str:
-        return f"{self.actor_url}#ed25519-key"
+        return published_key_id(self.actor_url, self.signing_key)
 
     @property
-    def context(self) -> list[str]:
-        return [ACTIVITYSTREAMS_CONTEXT, DATA_INTEGRITY_CONTEXT, self.base_url + CONTEXT_PATH]
+    def context(self) -> list[str | dict[str, Any]]:
+        """ActivityStreams, the proof's terms, and this product's terms embedded, so that
+        a JSON-LD reader expands every vector document without fetching from a node."""
+        return [ACTIVITYSTREAMS_CONTEXT, DATA_INTEGRITY_CONTEXT, EXTENSION_CONTEXT]
 
     def pseudonym_url(self, pseudonym: str) -> str:
         return pseudonyms.actor_url(self.base_url, pseudonym)
@@ -182,22 +189,10 @@ def delete_activity(
 
 
 def context_document() -> dict[str, Any]:
-    """The JSON-LD context for the ``InterestProfile`` extension type and its terms."""
-    vocab = "https://zwilling.example/ns#"
-    return {
-        "@context": {
-            "zw": vocab,
-            "InterestProfile": "zw:InterestProfile",
-            "kind": "zw:kind",
-            "interests": {"@id": "zw:interests", "@container": "@set"},
-            "occupation": "zw:occupation",
-            "languages": {"@id": "zw:languages", "@type": "@json"},
-            "learning": {"@id": "zw:learning", "@container": "@set"},
-            "ageBand": "zw:ageBand",
-            "childrenAgeBands": {"@id": "zw:childrenAgeBands", "@container": "@set"},
-            "sequence": {
-                "@id": "zw:sequence",
-                "@type": "http://www.w3.org/2001/XMLSchema#integer",
-            },
-        }
-    }
+    """The JSON-LD context of this product's terms, as served at ``/ns``.
+
+    Documents embed the same object rather than linking here, so nothing needs this
+    URL to read them; it is for people and tools that look the terms up. The term
+    IRIs are the same on every node (``federation.documents.EXTENSION_NAMESPACE``).
+    """
+    return {"@context": dict(EXTENSION_CONTEXT)}

@@ -293,7 +293,7 @@ def test_an_activity_must_be_a_json_object(document: object) -> None:
         (b"{", "body is not JSON: "),
         (b'{"id": NaN}', "body is not JSON: NaN is not JSON"),
         (b"\xff", "body is not JSON: "),
-        (b"[" * 100_000 + b"]" * 100_000, "body is not JSON this node accepts: nested too deeply"),
+        (b"[" * 100_000 + b"]" * 100_000, "body is JSON nested deeper than 32 levels"),
     ],
 )
 def test_a_body_that_is_not_json_is_400(body: bytes, start: str) -> None:

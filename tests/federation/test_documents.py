@@ -19,6 +19,7 @@ from federation.documents import (
 from federation.keys import (
     ed25519_multikey,
     fingerprint,
+    key_id_suffix,
     load_public_key_pem,
     parse_multikey,
     public_key_pem,
@@ -41,7 +42,8 @@ def test_actor_document(
         "https://www.w3.org/ns/activitystreams",
         "https://w3id.org/security/v1",
         "https://w3id.org/security/data-integrity/v1",
-        f"{base}/ns",
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
     ]
     assert actor["id"] == f"{base}/actor"
     assert actor["type"] == "Service"
@@ -51,12 +53,12 @@ def test_actor_document(
     assert actor["outbox"] == f"{base}/outbox"
     assert actor["endpoints"] == {"sharedInbox": f"{base}/inbox"}
     assert actor["publicKey"] == {
-        "id": f"{base}/actor#main-key",
+        "id": f"{base}/actor#main-key-{key_id_suffix(node_rsa_key)}",
         "owner": f"{base}/actor",
         "publicKeyPem": pem,
     }
     [method] = actor["assertionMethod"]
-    assert method["id"] == f"{base}/actor#ed25519-key"
+    assert method["id"] == f"{base}/actor#ed25519-key-{key_id_suffix(node_ed25519_key)}"
     assert method["type"] == "Multikey"
     assert method["controller"] == f"{base}/actor"
     assert fingerprint(parse_multikey(method["publicKeyMultibase"])) == fingerprint(
@@ -81,7 +83,7 @@ def test_actor_document_lists_extra_keys(
     )
     ids = [method["id"] for method in actor["assertionMethod"]]
     assert ids == [
-        "https://n.example/actor#ed25519-key",
+        f"https://n.example/actor#ed25519-key-{key_id_suffix(node_ed25519_key)}",
         "https://n.example/actor#ed25519-key-2",
         "https://n.example/keys/3",
     ]
@@ -209,3 +211,25 @@ def test_content_type_constants() -> None:
 )
 def test_accepts_activity_json(accept: str | None, expected: bool) -> None:
     assert accepts_activity_json(accept) is expected
+
+
+def test_a_retired_rsa_key_is_listed_after_the_current_one_under_its_own_id(
+    node_rsa_key: rsa.RSAPrivateKey, node_ed25519_key: ed25519.Ed25519PrivateKey
+) -> None:
+    retired = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    actor = actor_document(
+        base_url="https://n.example",
+        slug="n",
+        city_name="N",
+        rsa_public_pem=public_key_pem(node_rsa_key),
+        ed25519_public_key=node_ed25519_key.public_key(),
+        retired_rsa_public_pems=[public_key_pem(retired)],
+    )
+    listed = actor["publicKey"]
+    assert isinstance(listed, list)
+    assert [entry["id"] for entry in listed] == [
+        f"https://n.example/actor#main-key-{key_id_suffix(node_rsa_key)}",
+        f"https://n.example/actor#main-key-{key_id_suffix(retired)}",
+    ]
+    assert listed[1]["publicKeyPem"] == public_key_pem(retired)
+    assert key_id_suffix(retired) != key_id_suffix(node_rsa_key)

@@ -61,7 +61,7 @@ async def test_each_attempt_is_signed_afresh_with_digest(node: RunningNode) -> N
         signatures = []
         for method, path, headers, _body in peer.requests:
             parsed = parse_signature(method, path, headers)
-            assert parsed.key_id == f"{node.config.actor_url}#main-key"
+            assert parsed.key_id == node.keys.rsa_key_id(node.config.actor_url)
             assert parsed.algorithm == "rsa-sha256"
             assert parsed.covered == ("(request-target)", "host", "date", "digest")
             assert headers["Digest"].startswith("SHA-256=")

@@ -79,7 +79,9 @@ async def test_actor_is_a_service_with_both_keys(pair: tuple[RunningNode, Runnin
         assert actor["name"] == "Oldenburg"
         assert actor["inbox"] == f"{oldenburg.url}/inbox"
         assert actor["outbox"] == f"{oldenburg.url}/outbox"
-        assert f"{oldenburg.url}/ns" in actor["@context"]
+        # FEP-521a: did/v1 defines assertionMethod, multikey/v1 the Multikey.
+        assert "https://www.w3.org/ns/did/v1" in actor["@context"]
+        assert "https://w3id.org/security/multikey/v1" in actor["@context"]
         rsa = load_public_key_pem(actor["publicKey"]["publicKeyPem"])
         assert rsa.key_size >= 2048
         assert fingerprint(rsa) == fingerprint(oldenburg.keys.rsa)

@@ -72,6 +72,7 @@ def activity(
         "id": f"{cholet.url}/activities/{uuid.uuid4()}",
         "type": kind,
         "actor": actor or target["id"],
+        "to": [peer.actor_url for peer in cholet.config.peers],
         "object": target,
     }
     if not proof:

@@ -53,13 +53,18 @@ def key_id(node: RunningNode) -> str:
     return f"{node.config.actor_url}#main-key"
 
 
-def probe(node: RunningNode, n: int = 0, **extra: Any) -> dict[str, Any]:
-    """A test activity from ``node``'s actor: Create of a Probe object."""
+def probe(
+    node: RunningNode, n: int = 0, *, to: Iterable[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A test activity from ``node``'s actor: Create of a Probe object, addressed to
+    ``to`` (by default to the actors of every peer in ``node``'s config)."""
+    addressees = list(to) if to is not None else [peer.actor_url for peer in node.config.peers]
     return {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": f"{node.url}/activities/{uuid.uuid4()}",
         "type": "Create",
         "actor": node.config.actor_url,
+        "to": addressees,
         "object": {"type": PROBE, "n": n, **extra},
     }
 
