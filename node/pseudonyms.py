@@ -2,11 +2,13 @@
 
 A pseudonym is HMAC-SHA-256 over (resident id, pseudonym epoch, peer actor URL) keyed
 with the node secret. Keyed, so nobody without the secret can recompute or enumerate
-them; per peer, so two peers comparing notes cannot join their data; per epoch, so a
-resident who resets gets a fresh one that nothing links to the old.
+them; per peer, so two peers comparing notes cannot join their copies by identifier
+(the content is the same coarse profile, so joining by content stays possible and is
+what the cities' agreement forbids); per epoch, so a resident who resets gets a fresh
+one that no identifier links to the old.
 
 Every pseudonym ever issued keeps its row. Withdrawing a pseudonym's *profile* (pause,
-suspension, reset) leaves its actor in place for the contacts made under it; *retiring*
+reset) leaves its actor in place for the contacts made under it; *retiring*
 the actor (account deleted) makes it answer 410 and ends those contacts at the peer.
 
 Each pseudonym also numbers what is sent under it (``Update`` and ``Delete``): the

@@ -1,5 +1,5 @@
 """Resident accounts: registration, e-mail verification, login, password reset,
-preferences, export and deletion.
+preferences and deletion (the export is in :mod:`node.accounts.export`).
 
 Every function works inside the caller's transaction. Functions that want to mail
 someone return the composed mails instead of sending them, and the caller sends
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import _login_throttle as login_throttle
 from node.accounts import passwords, sessions, tokens
-from node.contacts import views as contact_views
-from node.models import AccountToken, LoginThrottle, Profile, Resident, utcnow
+from node.models import LoginThrottle, Profile, Resident, utcnow
+from node.retention import erasure
 from node.runtime.config import Config
 from node.runtime.db import Database, UnitOfWork
 from node.runtime.mail import (
@@ -70,6 +70,9 @@ class Registration:
     display_name: str
     kind: str
     language: str
+    # An adult (parent, club officer, teacher) declared that they hold the account of a
+    # family, club or school class; recorded with its time.
+    adult_declared: bool = False
 
 
 @dataclass(slots=True)
@@ -123,6 +126,7 @@ async def register(db: Database, mailer: Mailer, data: Registration) -> list[Mai
             display_name=data.display_name,
             kind=data.kind,
             language=data.language,
+            adult_declared_at=utcnow() if data.adult_declared else None,
         )
         try:
             async with uow.begin_nested():
@@ -142,6 +146,7 @@ async def _verification_mail(session: AsyncSession, mailer: Mailer, resident: Re
         VERIFY_EMAIL,
         resident.email,
         resident.language,
+        recipient_id=resident.id,
         name=resident.display_name,
         link=_link(mailer.config, VERIFY_PATH, token),
         hours=hours,
@@ -154,6 +159,7 @@ def _already_registered(mailer: Mailer, resident: Resident) -> Mail:
         ALREADY_REGISTERED,
         resident.email,
         resident.language,
+        recipient_id=resident.id,
         name=resident.display_name,
         login_link=base + LOGIN_PATH,
         reset_link=base + RESET_REQUEST_PATH,
@@ -235,6 +241,7 @@ async def request_password_reset(session: AsyncSession, mailer: Mailer, email: s
             PASSWORD_RESET,
             resident.email,
             resident.language,
+            recipient_id=resident.id,
             name=resident.display_name,
             link=_link(mailer.config, RESET_PATH, token),
             minutes=minutes,
@@ -271,6 +278,7 @@ async def reset_password(
         PASSWORD_CHANGED,
         resident.email,
         resident.language,
+        recipient_id=resident.id,
         name=resident.display_name,
         reset_link=mailer.config.node.base_url + RESET_REQUEST_PATH,
     )
@@ -292,81 +300,15 @@ async def delete_account(session: UnitOfWork, resident: Resident, publisher: Pub
 
     Peers are told first (the withdrawal is queued in this unit of work); then the
     rows go. Tables of other features reference residents with ON DELETE CASCADE,
-    so deleting the resident row removes their rows too.
+    so deleting the resident row removes their rows too; what no foreign key reaches
+    (stored activities, closed reports' copies, mail files) is erased by
+    :func:`node.retention.erasure.erase_resident`.
     """
     await publish_changes(session, publisher, leaving=resident.id)
+    await erasure.erase_resident(session, resident.id)
     await sessions.destroy_sessions_of(session, resident.id)
     await tokens.purge_tokens_of(session, resident.id)
     await session.execute(delete(Profile).where(Profile.resident_id == resident.id))
     await session.execute(delete(LoginThrottle).where(LoginThrottle.email == resident.email))
     await session.execute(delete(Resident).where(Resident.id == resident.id))
     session.expunge(resident)
-
-
-async def export_data(session: AsyncSession, resident: Resident) -> dict[str, Any]:
-    """Everything the node stores about the resident, as a JSON-ready document
-    (the right of access: GDPR article 15). Secrets (password hash, token and
-    session hashes) are described, not copied."""
-    profile = await session.get(Profile, resident.id)
-    login_sessions = await sessions.sessions_of(session, resident.id)
-    links = await session.scalars(
-        select(AccountToken)
-        .where(AccountToken.resident_id == resident.id)
-        .order_by(AccountToken.created_at)
-    )
-    throttle = await session.get(LoginThrottle, resident.email)
-    return {
-        "format": "zwilling-export/1",
-        "exported_at": _iso(utcnow()),
-        "account": {
-            "id": resident.id,
-            "email": resident.email,
-            "display_name": resident.display_name,
-            "kind": resident.kind,
-            "role": resident.role,
-            "status": resident.status,
-            "language": resident.language,
-            "email_verified_at": _iso(resident.email_verified_at),
-            "notify_messages": resident.notify_messages,
-            "created_at": _iso(resident.created_at),
-            "password": "stored only as an Argon2id hash",
-        },
-        "profile": None if profile is None else _profile_document(profile),
-        "sessions": [
-            {"created_at": _iso(row.created_at), "last_seen_at": _iso(row.last_seen_at)}
-            for row in login_sessions
-        ],
-        "mailed_links": [
-            {
-                "purpose": row.purpose,
-                "created_at": _iso(row.created_at),
-                "expires_at": _iso(row.expires_at),
-                "used_at": _iso(row.used_at),
-            }
-            for row in links
-        ],
-        "failed_logins": None
-        if throttle is None
-        else {"count": throttle.failures, "last_at": _iso(throttle.last_failure_at)},
-        "contacts": await contact_views.export_for(session, resident),
-    }
-
-
-def _profile_document(profile: Profile) -> dict[str, Any]:
-    return {
-        "interests": list(profile.interests),
-        "occupation": profile.occupation,
-        "languages": dict(profile.languages),
-        "learning": list(profile.learning),
-        "age_band": profile.age_band,
-        "children_age_bands": list(profile.children_age_bands),
-        "about": profile.about,
-        "show_about": profile.show_about,
-        "paused": profile.paused,
-        "completed": profile.completed,
-        "updated_at": _iso(profile.updated_at),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()

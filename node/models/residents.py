@@ -23,6 +23,8 @@ class Resident(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     language: Mapped[str | None] = mapped_column(String(8))
     email_verified_at: Mapped[datetime | None]
+    # When an adult declared holding the account (families, clubs, school classes).
+    adult_declared_at: Mapped[datetime | None]
     notify_messages: Mapped[bool] = mapped_column(default=True)
     pseudonym_epoch: Mapped[int] = mapped_column(default=0)
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -81,7 +83,7 @@ class Profile(Base):
     age_band: Mapped[str | None] = mapped_column(String(16))
     children_age_bands: Mapped[list[str]] = mapped_column(default=list)
     about: Mapped[str] = mapped_column(Text, default="")
-    show_about: Mapped[bool] = mapped_column(default=True)
+    show_about: Mapped[bool] = mapped_column(default=False)
     paused: Mapped[bool] = mapped_column(default=False)
     completed: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

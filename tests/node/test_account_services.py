@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import _login_throttle as login_throttle
 from node.accounts import accounts, tokens
+from node.accounts import export as data_export
 from node.accounts import sessions as session_service
 from node.models import LoginSession, Profile, Resident, utcnow
 from node.profiles import profiles
@@ -235,7 +236,7 @@ async def test_delete_and_export(
         anna = await session.get(Resident, anna.id)
         assert anna is not None
         await profiles.save_profile(session, anna, PROFILE, publisher=None)
-        document = await accounts.export_data(session, anna)
+        document = await data_export.export_data(session, anna, mailer.config, secret=bytes(32))
         assert document["account"]["email"] == "anna@example.org"
         assert "bert" not in str(document) and "$argon2" not in str(document)
     assert not await accounts.password_matches(anna, "wrong")

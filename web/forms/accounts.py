@@ -108,6 +108,7 @@ class RegisterForm(Form):
             display_name=self.values["display_name"],
             kind=self.values["kind"],
             language=language,
+            adult_declared=self.values["kind"] != "person" and self.values["holder_confirmed"],
         )
 
 

@@ -56,9 +56,10 @@ def values_from(data: ProfileData) -> dict[str, Any]:
 class ProfileForm(Form):
     fields = ALL_FIELDS
 
-    def __init__(self, translator: Translator, kind: str) -> None:
+    def __init__(self, translator: Translator, kind: str, minimum_age: int | None = None) -> None:
         super().__init__(translator, values_from(ProfileData()))
         self.kind = kind
+        self.minimum_age = minimum_age
         self.data = ProfileData()
 
     def parse(self, data: FormData) -> ProfileForm:
@@ -127,7 +128,8 @@ class ProfileForm(Form):
     def check(self, only: Iterable[str] | None = None) -> ProfileForm:
         """Apply the node's profile rules, keeping messages for the ``only`` fields."""
         wanted = set(ALL_FIELDS if only is None else only)
-        for name, code in profiles.profile_problems(self.kind, self.data).items():
+        problems = profiles.profile_problems(self.kind, self.data, self.minimum_age)
+        for name, code in problems.items():
             if name in wanted:
                 self.error(name, self._message(name, code))
         for name in list(self.errors):
@@ -159,6 +161,11 @@ class ProfileForm(Form):
             if self.kind == "school_class":
                 return _("Choose the grades of your class.")
             return _("Choose your age group.")
+        if name == "age_band" and code == profiles.BELOW_MINIMUM_AGE:
+            return _(
+                "This age group lies below the minimum age of %(age)s for taking part on "
+                "your own. Younger people take part with their family or school class."
+            ) % {"age": self.minimum_age}
         if name == "about" and code == profiles.TOO_LONG:
             return _("Use at most %(max)s characters (you used %(used)s).") % {
                 "max": profiles.MAX_ABOUT_LENGTH,

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from matching.languages import load_languages
 from matching.occupations import load_occupations
-from matching.profile import CEFR_LEVELS, CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS
+from matching.profile import CEFR_LEVELS, CHILD_AGE_BANDS, GRADE_BANDS
 from matching.taxonomy import load_taxonomy
 from matching.wire import MAX_INTERESTS
 from node.models import Resident
@@ -49,7 +49,16 @@ def _capitalised(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def choices(t: Translator, kind: str) -> dict[str, Any]:
+def person_band_label(t: Translator, band: str, minimum_age: int | None) -> str:
+    """A person's age band as offered: the band the minimum age falls into starts at
+    the minimum age ("16–19 years" for the band 10–19 where one takes part from 16)."""
+    shown = band.replace("-", "–")
+    if minimum_age is not None and profiles.band_lower_age(band) < minimum_age:
+        shown = f"{minimum_age}–{shown.split('–')[1]}"
+    return t.gettext("%(band)s years") % {"band": shown}
+
+
+def choices(t: Translator, kind: str, minimum_age: int | None = None) -> dict[str, Any]:
     """Everything the profile form offers, labelled in the visitor's language."""
     lang = t.language
     taxonomy = load_taxonomy()
@@ -58,8 +67,8 @@ def choices(t: Translator, kind: str) -> dict[str, Any]:
     _ = t.gettext
     if kind == "person":
         age_bands = [
-            (band, _("%(band)s years") % {"band": band.replace("-", "–")})
-            for band in PERSON_AGE_BANDS
+            (band, person_band_label(t, band, minimum_age))
+            for band in profiles.age_bands_for(kind, minimum_age)
         ]
     elif kind == "school_class":
         age_bands = [
@@ -137,13 +146,14 @@ def carried(form: ProfileForm, step: str) -> list[tuple[str, str]]:
 
 def _context(t: Translator, resident: Resident, form: ProfileForm) -> dict[str, Any]:
     _ = t.gettext
+    minimum_age = form.minimum_age
     age_band_label = (
         _("Grades of your class") if resident.kind == "school_class" else _("Your age group")
     )
     return {
         "form": form,
         "kind": resident.kind,
-        "choices": choices(t, resident.kind),
+        "choices": choices(t, resident.kind, minimum_age),
         "age_band_label": age_band_label,
         "about_max": profiles.MAX_ABOUT_LENGTH,
         "interests_hint": _(
@@ -163,6 +173,12 @@ def _context(t: Translator, resident: Resident, form: ProfileForm) -> dict[str, 
         )
         % {"max": profiles.MAX_ABOUT_LENGTH},
     }
+
+
+def _form(request: web.Request, resident: Resident) -> ProfileForm:
+    """The profile form for this resident and this node's minimum age."""
+    minimum_age = request.app[appkeys.CONFIG].node.minimum_age
+    return ProfileForm(request[PAGE].translator, resident.kind, minimum_age)
 
 
 async def _load(request: web.Request) -> tuple[Resident, profiles.ProfileData, bool]:
@@ -193,7 +209,7 @@ async def wizard_form(request: web.Request) -> web.StreamResponse:
     resident, data, completed = await _load(request)
     if completed:
         return redirect("/profile")
-    form = ProfileForm(request[PAGE].translator, resident.kind)
+    form = _form(request, resident)
     form.values = values_from(data)
     return await _wizard_page(request, resident, form, STEPS[0])
 
@@ -202,7 +218,7 @@ async def wizard_form(request: web.Request) -> web.StreamResponse:
 async def wizard(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     post = await request.post()
-    form = ProfileForm(request[PAGE].translator, resident.kind).parse(post)
+    form = _form(request, resident).parse(post)
     step = text(post, "step")
     step = step if step in STEPS else STEPS[0]
     action = text(post, "action")
@@ -226,7 +242,13 @@ async def wizard(request: web.Request) -> web.StreamResponse:
 async def _save(request: web.Request, resident: Resident, form: ProfileForm) -> None:
     async with request.app[appkeys.DATABASE].write() as session:
         attached = await resident_in(session, resident)
-        await profiles.save_profile(session, attached, form.data, request.app[PUBLISHER])
+        await profiles.save_profile(
+            session,
+            attached,
+            form.data,
+            request.app[PUBLISHER],
+            minimum_age=request.app[appkeys.CONFIG].node.minimum_age,
+        )
 
 
 @page
@@ -234,7 +256,7 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
     resident, data, completed = await _load(request)
     if not completed:
         return redirect("/profile/wizard")
-    form = ProfileForm(request[PAGE].translator, resident.kind)
+    form = _form(request, resident)
     form.values = values_from(data)
     saved = "saved" in request.query
     context = _context(request[PAGE].translator, resident, form) | {"saved": saved}
@@ -245,7 +267,7 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
 async def edit(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    form = ProfileForm(t, resident.kind).parse(await request.post()).check()
+    form = _form(request, resident).parse(await request.post()).check()
     if not form.valid:
         context = _context(t, resident, form) | {"saved": False}
         return await render(request, "profile/edit.html", context, status=400)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from node.accounts import accounts
+from node.accounts import export as data_export
 from node.accounts import sessions as session_service
 from node.models import utcnow
 from node.profiles import profiles
@@ -95,9 +96,14 @@ async def reset_pseudonym(request: web.Request) -> web.StreamResponse:
 async def export(request: web.Request) -> web.StreamResponse:
     """All of the resident's data as a JSON download (reading only: a GET is fine)."""
     resident = require_resident(request)
-    async with request.app[appkeys.DATABASE].read() as session:
-        document = await accounts.export_data(session, await resident_in(session, resident))
     config = request.app[appkeys.CONFIG]
+    async with request.app[appkeys.DATABASE].read() as session:
+        document = await data_export.export_data(
+            session,
+            await resident_in(session, resident),
+            config,
+            secret=request.app[appkeys.KEYS].secret,
+        )
     document["portal"] = {
         "name": config.branding.portal_name,
         "city": config.node.city,
