@@ -25,7 +25,11 @@ from matching.taxonomy import load_taxonomy
 from node.matches.compute import stored_profile
 from node.models import Peer, Profile, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
 
-State = Literal["incomplete", "paused", "no_peers", "ready"]
+State = Literal["incomplete", "paused", "no_peers", "withheld", "ready"]
+"""``withheld``: the profile takes part, but k-anonymity keeps it from every peer (even
+coarsened, fewer than k residents of the kind would share it). A saved profile is
+published in the same transaction as the save, so a missing vector means withheld (a
+database filled before its node first ran is published by the node's start-up pass)."""
 
 _VIEWER = "urn:zwilling:viewer"  # the viewer's own vector needs an id, not a real one
 
@@ -70,7 +74,9 @@ async def twin_overview(session: AsyncSession, resident: Resident, lang: str) ->
     if not peers:
         return TwinOverview("no_peers", ())
     published = await session.get(PublishedVector, resident.id)
-    viewer = stored_profile(published.vector, _VIEWER) if published is not None else None
+    if published is None:
+        return TwinOverview("withheld", ())
+    viewer = stored_profile(published.vector, _VIEWER)
     views = []
     for peer in peers:
         views.append(await _peer_view(session, resident, peer, viewer, lang))
@@ -81,7 +87,7 @@ async def _peer_view(
     session: AsyncSession,
     resident: Resident,
     peer: Peer,
-    viewer: InterestProfile | None,
+    viewer: InterestProfile,
     lang: str,
 ) -> PeerView:
     arrived = (
@@ -108,8 +114,6 @@ async def _peer_view(
     ).all()
     twins = {remote.actor_url for _score, remote in twin_rows}
     name = peer.name or peer.actor_url.removesuffix("/actor")
-    if viewer is None:  # published a moment ago, not yet stored: nothing to explain
-        return PeerView(name, arrived, (), ())
     return PeerView(
         name=name,
         profiles_arrived=arrived,

@@ -5,6 +5,7 @@ both nodes (dismissed here, the reported resident suspended by their own city)."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,15 @@ from sqlalchemy import select
 
 from node.contacts import consent as contacts
 from node.contacts import messages
-from node.models import Message, OutboxActivity, Pseudonym, Report, Resident, utcnow
+from node.models import (
+    Message,
+    OutboxActivity,
+    Pseudonym,
+    PublishedVector,
+    Report,
+    Resident,
+    utcnow,
+)
 from node.runtime import appkeys
 from node.runtime.db import create_engine
 from support.contacts import (
@@ -210,7 +219,13 @@ async def test_admin_pages_are_forbidden_to_residents(tmp_path: Path) -> None:
         anonymous = await bruno.get("/admin")
         assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
         assert (await bruno.login(BRUNO)).status_code == 303
-        for path in ("/admin", "/admin/queue", "/admin/reports", "/admin/reports/1"):
+        for path in (
+            "/admin",
+            "/admin/privacy",
+            "/admin/queue",
+            "/admin/reports",
+            "/admin/reports/1",
+        ):
             assert (await bruno.get(path)).status_code == 403, path
         token = await bruno.token("/contacts")
         for path in (
@@ -275,3 +290,21 @@ async def test_admin_sees_counts_peers_and_retries_or_discards_deliveries(tmp_pa
                 return refused.id not in [row.id for row in await _outbox(cities.oldenburg)]
 
             await wait_for(discarded, what="the retried row discarded")
+
+
+async def test_admin_sees_what_leaves_for_each_partner_city(tmp_path: Path) -> None:
+    """The privacy page shows the figures of ``zwilling privacy report`` per peer."""
+    async with twin_cities(tmp_path) as cities:
+        await add_account(cities.cholet, "admin@cholet.example", role="admin")
+        assert cities.cholet.app is not None
+        async with cities.cholet.app[appkeys.DATABASE].read() as session:
+            published = len((await session.scalars(select(PublishedVector))).all())
+        assert published > 0
+        async with Visitor(cities.cholet, "fr") as clerk:
+            assert (await clerk.login("admin@cholet.example")).status_code == 303
+            page = await clerk.get("/admin/privacy")
+        assert page.status_code == 200
+        assert cities.oldenburg.config.actor_url in page.text or "Oldenburg" in page.text
+        figures = re.search(r"Profils détenus par cette ville jumelle</dt><dd>(\d+)<", page.text)
+        assert figures is not None and int(figures.group(1)) == published
+        assert "Retenus (trop rares même simplifiés)</dt><dd>0<" in page.text

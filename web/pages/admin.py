@@ -15,6 +15,7 @@ from node.contacts import reports
 from node.models import Resident
 from node.runtime import appkeys
 from node.vectors.appkeys import PUBLISHER
+from node.vectors.privacy_report import privacy_report
 from web.access import require_resident, resident_in
 from web.pages.contacts import REASON_LABELS
 from web.rendering import redirect, render
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 QUEUE_PATH = "/admin/queue"
 REPORTS_PATH = "/admin/reports"
+PRIVACY_PATH = "/admin/privacy"
 
 
 def require_admin(request: web.Request) -> Resident:
@@ -48,6 +50,19 @@ async def overview(request: web.Request) -> web.StreamResponse:
         counts = await admin.counts(session)
         peers = await admin.peer_statuses(session)
     return await render(request, "admin/index.html", {"counts": counts, "peers": peers})
+
+
+@page
+async def privacy(request: web.Request) -> web.StreamResponse:
+    """The privacy report of ``zwilling privacy report``, for admins who do not use the
+    command line. It counts the whole published population, so it is a page of its
+    own, computed when asked for, not part of the overview."""
+    require_admin(request)
+    k = request.app[appkeys.CONFIG].matching.k_anonymity
+    async with request.app[appkeys.DATABASE].read() as session:
+        report = await privacy_report(session, k)
+        names = {item.peer.actor_url: item.peer.name for item in await admin.peer_statuses(session)}
+    return await render(request, "admin/privacy.html", {"report": report, "names": names})
 
 
 @page
@@ -153,6 +168,7 @@ async def suspend(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin", overview, name="admin")
+    app.router.add_get(PRIVACY_PATH, privacy, name="admin_privacy")
     app.router.add_get(QUEUE_PATH, queue, name="admin_queue")
     app.router.add_post(QUEUE_PATH + "/{row_id}/retry", retry)
     app.router.add_post(QUEUE_PATH + "/{row_id}/discard", discard)

@@ -25,7 +25,12 @@ async def twin(request: web.Request) -> web.StreamResponse:
             raise web.HTTPSeeOther("/login")
         overview = await twin_overview(session, attached, language)
         contacts = await contact_views.standings_for(session, attached)
-    return await render(request, "twin/index.html", {"overview": overview, "contacts": contacts})
+    context = {
+        "overview": overview,
+        "contacts": contacts,
+        "k_anonymity": request.app[appkeys.CONFIG].matching.k_anonymity,
+    }
+    return await render(request, "twin/index.html", context)
 
 
 def add_routes(app: web.Application) -> None:
