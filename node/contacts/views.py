@@ -21,9 +21,9 @@ from matching.score import score
 from matching.taxonomy import load_taxonomy
 from node.contacts.consent import standing, still_open
 from node.contacts.messages import unread_counts
-from node.matches.compute import stored_profile
 from node.matches.state import MatchingState
 from node.models import Contact, Message, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
+from node.vectors.stored import stored_profile
 
 
 @dataclass(frozen=True, slots=True)

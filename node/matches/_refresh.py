@@ -21,10 +21,11 @@ from sqlalchemy import delete, insert, select
 
 from matching.refresh import suggestions_for
 from node import pseudonyms
-from node.matches.compute import local_vectors, prepare_index, stored_profile
+from node.matches.compute import local_vectors, prepare_index
 from node.matches.state import MatchingState, PeerIndex
 from node.models import Peer, RemoteProfile, Suggestion, utcnow
 from node.runtime.db import Database
+from node.vectors.stored import stored_profile
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,23 +42,9 @@ from node.models import (
     utcnow,
 )
 from node.runtime.db import Database
+from node.vectors.stored import stored_profile
 
 log = logging.getLogger(__name__)
-
-
-def stored_profile(vector: Mapping[str, Any], actor: str, updated: str = "") -> InterestProfile:
-    """A vector as stored here (validated when it was written) back as a profile."""
-    return InterestProfile(
-        id=actor,
-        kind=vector["kind"],
-        interests=tuple(vector.get("interests") or ()),
-        occupation=vector.get("occupation"),
-        languages=dict(vector.get("languages") or {}),
-        learning=tuple(vector.get("learning") or ()),
-        age_band=vector.get("ageBand"),
-        children_age_bands=tuple(vector.get("childrenAgeBands") or ()),
-        updated=updated or str(vector.get("updated") or ""),
-    )
 
 
 @dataclass(frozen=True, slots=True)

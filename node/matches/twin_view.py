@@ -22,8 +22,8 @@ from matching.languages import load_languages
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.taxonomy import load_taxonomy
-from node.matches.compute import stored_profile
 from node.models import Peer, Profile, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
+from node.vectors.stored import stored_profile
 
 State = Literal["incomplete", "paused", "no_peers", "withheld", "ready"]
 """``withheld``: the profile takes part, but k-anonymity keeps it from every peer (even

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.languages import coarse_languages
 from matching.profile import KINDS, InterestProfile, Kind
-from matching.wire import MAX_INTERESTS, profile_to_json
+from matching.wire import MAX_INTERESTS
 from node.models import Profile, PublicationState, Resident
 from node.vectors._generalisation import Generaliser
 
@@ -48,12 +48,6 @@ def encode(resident_id: int, kind: str, profile: Any) -> InterestProfile:
         age_band=profile.age_band if kind in ("person", "school_class") else None,
         children_age_bands=tuple(profile.children_age_bands) if kind == "family" else (),
     )
-
-
-def stored_form(profile: InterestProfile) -> dict[str, Any]:
-    """The wire object without ``id`` and ``updated``: what is compared and stored."""
-    wire = profile_to_json(profile)
-    return {key: value for key, value in wire.items() if key not in ("id", "updated")}
 
 
 def digest(vector: dict[str, Any]) -> str:

@@ -11,9 +11,7 @@ what the resident gave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +20,7 @@ from matching.privacy import PrivacyFigures, RareValue, privacy_figures
 from matching.profile import InterestProfile
 from node.models import Peer, Pseudonym, PublishedVector
 from node.vectors._population import eligible
+from node.vectors.stored import stored_profile
 
 __all__ = ["PeerPrivacy", "PrivacyFigures", "PrivacyReport", "RareValue", "privacy_report"]
 
@@ -45,19 +44,6 @@ class PrivacyReport:
     peers: tuple[PeerPrivacy, ...]
 
 
-def _stored(vector: Mapping[str, Any], key: str) -> InterestProfile:
-    return InterestProfile(
-        id=key,
-        kind=vector["kind"],
-        interests=tuple(vector.get("interests") or ()),
-        occupation=vector.get("occupation"),
-        languages=dict(vector.get("languages") or {}),
-        learning=tuple(vector.get("learning") or ()),
-        age_band=vector.get("ageBand"),
-        children_age_bands=tuple(vector.get("childrenAgeBands") or ()),
-    )
-
-
 async def privacy_report(session: AsyncSession, k: int) -> PrivacyReport:
     """Count, per peer, what it holds of this node's residents. Reads only."""
     raw = {str(resident): profile for resident, profile in (await eligible(session)).items()}
@@ -73,7 +59,7 @@ async def privacy_report(session: AsyncSession, k: int) -> PrivacyReport:
     for row in rows:
         if row.peer_id in held:
             key = str(row.resident_id)
-            held[row.peer_id][key] = _stored(row.vector, key)
+            held[row.peer_id][key] = stored_profile(row.vector, key)
     return PrivacyReport(
         k=k,
         residents=len(raw),

@@ -30,8 +30,9 @@ from node.runtime.db import UnitOfWork
 from node.vectors import _population as vector_population
 from node.vectors import _withdrawal
 from node.vectors._generalisation import Generaliser
-from node.vectors._population import chunks, digest, stored_form
+from node.vectors._population import chunks, digest
 from node.vectors.activities import Publisher, update_activity
+from node.vectors.stored import stored_form
 
 log = logging.getLogger(__name__)
 
