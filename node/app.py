@@ -23,6 +23,7 @@ from aiohttp import web
 from node import VERSION
 from node.contacts import setup as contacts
 from node.federation import setup as federation
+from node.mail import setup as mail
 from node.matches import setup as matches
 from node.peers import setup as peers
 from node.retention import setup as retention
@@ -45,6 +46,7 @@ FEATURES: tuple[Extension, ...] = (
     vectors.setup,
     matches.setup,
     contacts.setup,
+    mail.setup,
     retention.setup,
 )
 

@@ -1,12 +1,12 @@
-"""Mail about new messages, sent after the message is safely stored, once.
+"""Mail about new messages, queued after the message is safely stored, once.
 
 An incoming message is stored with ``notify = pending`` (when the resident wants
-mail) in the inbox transaction; this worker picks such rows up after the commit,
-marks them ``sent`` in the same transaction that claims them, and only then hands the
-mails to the mailer. So a message delivered twice, a handler retried, or two
-workers racing never mail twice; a crash between claim and send loses one
-notification at worst, never the message. One mail per resident and round, naming
-how many messages arrived, not what they say: the text stays on the portal.
+mail) in the inbox transaction; this worker picks such rows up after the commit and,
+in the one transaction that marks them ``sent``, puts the mails into the mail queue
+(``node.mail``), whose worker sends them with retries. So a message delivered twice,
+a handler retried, or two workers racing never mail twice, and no notification is
+lost between claim and send. One mail per resident and round, naming how many
+messages arrived, not what they say: the text stays on the portal.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections import defaultdict
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.mail import queue as mail_queue
 from node.models import Contact, Message, Resident
 from node.runtime.db import Database
 from node.runtime.i18n import N_
@@ -101,11 +102,9 @@ def compose(
     )
 
 
-async def send_pending(db: Database, mailer: Mailer) -> int:
-    """One round: claim, commit, mail. Returns the number of messages claimed."""
-    async with db.write() as session:
-        count, claimed = await claim_pending(session)
-        mails = [compose(mailer, *item) for item in claimed]
-    if mails:
-        await mailer.deliver(mails)
+async def queue_pending(db: Database, mailer: Mailer) -> int:
+    """One round: claim and queue the mails. Returns the number of messages claimed."""
+    async with db.write() as uow:
+        count, claimed = await claim_pending(uow)
+        await mail_queue.enqueue(uow, [compose(mailer, *item) for item in claimed])
     return count

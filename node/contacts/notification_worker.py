@@ -1,4 +1,5 @@
-"""The worker that mails residents about new messages (see :mod:`.notifications`).
+"""The worker that queues mail to residents about new messages (see
+:mod:`._notifications`); the mail worker (``node.mail``) sends it.
 
 It looks when a stored message asks for mail (``MailPending``, after the inbox's
 commit) and every ``worker_poll_seconds`` regardless.
@@ -12,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from node.contacts._notifications import send_pending
+from node.contacts._notifications import queue_pending
 from node.runtime import appkeys
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class NotificationWorker:
             if mailer is not None:
                 try:
                     # one batch per transaction, until a batch comes back empty
-                    while await send_pending(self.app[appkeys.DATABASE], mailer) > 0:
+                    while await queue_pending(self.app[appkeys.DATABASE], mailer) > 0:
                         continue
                 except Exception:
                     log.exception("message notifications failed; will try again")

@@ -1,10 +1,11 @@
 """All tables of a node. Importing this package registers every model on
 ``Base.metadata``, which Alembic compares against the migrations."""
 
-from node.models import contacts, federation, matches, residents, vectors
+from node.models import contacts, federation, mail, matches, residents, vectors
 from node.models.base import Base, utcnow
 from node.models.contacts import Contact, Message, Report
 from node.models.federation import InboxActivity, OutboxActivity, Peer, PeerKey
+from node.models.mail import QueuedMail
 from node.models.matches import Suggestion, Twin
 from node.models.residents import AccountToken, LoginSession, LoginThrottle, Profile, Resident
 from node.models.vectors import (
@@ -30,6 +31,7 @@ __all__ = [
     "Pseudonym",
     "PublicationState",
     "PublishedVector",
+    "QueuedMail",
     "RemoteProfile",
     "Report",
     "Resident",
@@ -38,6 +40,7 @@ __all__ = [
     "Twin",
     "contacts",
     "federation",
+    "mail",
     "matches",
     "residents",
     "utcnow",

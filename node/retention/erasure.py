@@ -15,7 +15,8 @@ erased here, in the same unit of work:
   resident (an open report keeps them until an admin closes it, then for
   ``handled_report_days``);
 * mail files addressed to the resident or naming them (after the commit, see
-  :class:`Erased`).
+  :class:`Erased`). Queued mail to the resident goes with the resident row
+  (``ON DELETE CASCADE``); queued mail naming a peer resident who left is deleted.
 
 A pseudonym is a 64-digit keyed hash, so finding it inside the stored JSON text is
 exact in practice; activities whose body was already dropped need no search.
@@ -41,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 
-from node.models import InboxActivity, OutboxActivity, Pseudonym, Report, utcnow
+from node.models import InboxActivity, OutboxActivity, Pseudonym, QueuedMail, Report, utcnow
 from node.runtime.db import UnitOfWork
 from node.runtime.mail import actor_tag, mail_file_tags
 
@@ -90,6 +91,11 @@ async def erase_remote_resident(uow: UnitOfWork, actor_url: str) -> None:
     mails that name it."""
     await erase_activities(uow, [actor_url])
     await _drop_closed_report_copies(uow, Report.reported_actor == actor_url)
+    await uow.execute(
+        delete(QueuedMail)
+        .where(_naming(QueuedMail.mentions, [actor_url]))
+        .execution_options(synchronize_session=False)
+    )
     uow.record(Erased(actor_urls=(actor_url,)))
 
 

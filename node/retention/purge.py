@@ -11,7 +11,9 @@
   ``handled_report_days`` after it was closed (reason, state and dates stay);
 * mail files of the file backend after ``mail_file_days``, and at once those of
   residents who no longer exist or that name a peer resident who left (in case the
-  erasure after an account deletion was interrupted).
+  erasure after an account deletion was interrupted); sent and given-up rows of the
+  mail queue after ``mail_file_days`` too (pending ones still have to go);
+* login and mail counters untouched for a day (they count nothing any more).
 
 Each batch is its own short unit of work, so the purge never holds SQLite's write
 lock for long.
@@ -27,7 +29,15 @@ from pathlib import Path
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 
-from node.models import Contact, InboxActivity, OutboxActivity, Report, Resident
+from node.models import (
+    Contact,
+    InboxActivity,
+    LoginThrottle,
+    OutboxActivity,
+    QueuedMail,
+    Report,
+    Resident,
+)
 from node.retention.erasure import has_body
 from node.runtime.config import Retention
 from node.runtime.db import Database
@@ -44,6 +54,8 @@ class PurgeResult:
     outbox_failed: int = 0
     report_copies: int = 0
     mail_files: int = 0
+    queued_mails: int = 0
+    counters: int = 0
 
     @property
     def total(self) -> int:
@@ -53,6 +65,8 @@ class PurgeResult:
             + self.outbox_failed
             + self.report_copies
             + self.mail_files
+            + self.queued_mails
+            + self.counters
         )
 
 
@@ -88,6 +102,8 @@ async def purge(
         db, now - retention.failed_activity_days * DAY
     )
     result.report_copies = await _drop_report_copies(db, now - retention.handled_report_days * DAY)
+    result.queued_mails = await _delete_old_mails(db, now - retention.mail_file_days * DAY)
+    result.counters = await _delete_idle_counters(db, now - DAY)
     if mail_directory is not None:
         result.mail_files = await purge_mail_files(
             db, mail_directory, now - retention.mail_file_days * DAY
@@ -171,6 +187,51 @@ async def _drop_report_copies(db: Database, before: datetime) -> int:
                 update(Report)
                 .where(Report.id.in_(ids), Report.state != "open")
                 .values(messages=[], comment="")
+                .execution_options(synchronize_session=False)
+            )
+    return len(ids)
+
+
+async def _delete_idle_counters(db: Database, before: datetime) -> int:
+    """Attempt and mail counters last touched before ``before``."""
+    async with db.write() as uow:
+        keys = list(
+            (
+                await uow.scalars(
+                    select(LoginThrottle.email)
+                    .where(LoginThrottle.last_failure_at < before)
+                    .limit(BATCH)
+                )
+            ).all()
+        )
+        if keys:
+            await uow.execute(
+                delete(LoginThrottle)
+                .where(LoginThrottle.email.in_(keys))
+                .execution_options(synchronize_session=False)
+            )
+    return len(keys)
+
+
+async def _delete_old_mails(db: Database, before: datetime) -> int:
+    """Queued mails that were sent or given up before ``before``, with their bodies."""
+    async with db.write() as uow:
+        ids = list(
+            (
+                await uow.scalars(
+                    select(QueuedMail.id)
+                    .where(
+                        QueuedMail.state.in_(("sent", "failed")),
+                        func.coalesce(QueuedMail.sent_at, QueuedMail.created_at) < before,
+                    )
+                    .limit(BATCH)
+                )
+            ).all()
+        )
+        if ids:
+            await uow.execute(
+                delete(QueuedMail)
+                .where(QueuedMail.id.in_(ids))
                 .execution_options(synchronize_session=False)
             )
     return len(ids)

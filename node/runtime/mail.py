@@ -10,10 +10,11 @@ A mail file's name says whom it concerns (:func:`mail_file_name`): the recipient
 resident id and a short hash of each peer resident it mentions, so that erasing an
 account can find its mails without reading any (``node.retention``).
 
-A mail that cannot be sent is logged and otherwise swallowed: the page the person
-sees must not depend on the mail server, and must look the same whether or not a
-mail was sent at all (that is what keeps registered addresses secret). Logs name
-the file or the error class, never an address, a subject or a body.
+Mails are not sent from here on a page's behalf: they are queued with the change
+that causes them and sent by the mail worker (``node.mail``), so the page a person
+sees neither waits for the mail server nor depends on it, and looks the same
+whether or not a mail was queued at all (that is what keeps registered addresses
+secret). Logs name the file or the error class, never an address, a subject or a body.
 """
 
 from __future__ import annotations
@@ -150,11 +151,15 @@ class Mailer:
             else FileBackend(config.path(config.mail.directory))
         )
 
+    async def send(self, mail: Mail) -> None:
+        """Hand one mail to the backend; raises when it cannot (the worker retries)."""
+        await self.backend.send(self._message(mail), mail)
+
     async def deliver(self, mails: list[Mail]) -> None:
-        """Send each mail; failures are logged, never raised (see the module text)."""
+        """Send each mail; failures are logged, never raised."""
         for mail in mails:
             try:
-                await self.backend.send(self._message(mail), mail)
+                await self.send(mail)
             except Exception as exc:
                 # The exception's text may quote the address (a refused recipient):
                 # its class and SMTP code say enough to an admin.

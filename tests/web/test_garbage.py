@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support.databases import scratch_database
+from support.mail import mail_settled
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, csrf_token
 
@@ -144,7 +145,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNo
     threaded.run(node.start(run_workers=False))
     client = httpx.Client(base_url=node.url, follow_redirects=False, timeout=30)
     try:
-        _log_in(node, client)
+        _log_in(node, client, lambda: threaded.run(mail_settled(node)))
         yield node, client
     finally:
         client.close()
@@ -153,7 +154,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningNo
         threaded.close()
 
 
-def _log_in(node: RunningNode, client: httpx.Client) -> None:
+def _log_in(node: RunningNode, client: httpx.Client, mail_sent: Callable[[], None]) -> None:
     """A confirmed, logged-in resident, so that the resident pages are reached too."""
     from support.web import last_mail_to, link_in
 
@@ -169,6 +170,7 @@ def _log_in(node: RunningNode, client: httpx.Client) -> None:
             "holder_confirmed": "1",
         },
     )
+    mail_sent()
     page = client.get(link_in(last_mail_to(node, "anna@example.org"), "/verify"))
     verify_token = page.text.split('name="token" value="')[1].split('"')[0]
     client.post("/verify", data={"csrf_token": csrf_token(page.text), "token": verify_token})

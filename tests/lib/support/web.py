@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.lib.support.mail import mail_settled
 from tests.lib.support.nodes import RunningNode
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -50,8 +51,17 @@ class Visitor:
         headers = {"Accept-Language": language} if language else {}
         self.node = node
         self.client = httpx.AsyncClient(
-            base_url=node.url, headers=headers, follow_redirects=False, timeout=30
+            base_url=node.url,
+            headers=headers,
+            follow_redirects=False,
+            timeout=30,
+            event_hooks={"response": [self._mail_settled]},
         )
+
+    async def _mail_settled(self, _response: httpx.Response) -> None:
+        """Pages only queue mail: after each answer, let the node's mail worker send
+        what is due, so that the mail folder shows what the page caused."""
+        await mail_settled(self.node)
 
     async def __aenter__(self) -> Visitor:
         return self
