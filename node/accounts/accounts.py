@@ -1,10 +1,11 @@
 """Resident accounts: registration, e-mail verification, login, password reset,
 preferences and deletion (the export is in :mod:`node.accounts.export`).
 
-Every function works inside the caller's transaction. Functions that want to mail
-someone return the composed mails instead of sending them, and the caller sends
-them after the commit: a mail must never announce something that was rolled back,
-and a slow mail server must not hold the database lock.
+Every function works inside the caller's transaction. A mail is queued in the
+transaction of the change that causes it (``node.mail.queue``) and sent by the mail
+worker after the commit: a mail never announces something that was rolled back, and
+no page waits for the mail server. The queued mails are returned for the caller's
+information only.
 
 Nothing here may reveal whether an address is registered: registration, login and
 reset answer the same way for known and unknown addresses and spend comparable time
@@ -13,6 +14,7 @@ reset answer the same way for known and unknown addresses and spend comparable t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -22,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import _login_throttle as login_throttle
-from node.accounts import passwords, sessions, tokens
+from node.accounts import limits, passwords, sessions, tokens
+from node.mail import queue as mail_queue
 from node.models import LoginThrottle, Profile, Resident, utcnow
 from node.retention import erasure
 from node.runtime.config import Config
@@ -77,10 +80,11 @@ class Registration:
 
 @dataclass(slots=True)
 class LoginResult:
-    """``ok`` (with the resident), ``failed``, ``locked`` (until when) or
-    ``unverified`` (right password, address not confirmed yet: a new link is mailed)."""
+    """``ok`` (with the resident), ``failed``, ``wait`` (too early after earlier
+    attempts: not checked, come back at ``locked_until``) or ``unverified`` (right
+    password, address not confirmed yet: a new link is mailed, a few times an hour)."""
 
-    status: Literal["ok", "failed", "locked", "unverified"]
+    status: Literal["ok", "failed", "wait", "unverified"]
     resident: Resident | None = None
     locked_until: datetime | None = None
     mails: list[Mail] = field(default_factory=list)
@@ -117,7 +121,12 @@ async def register(db: Database, mailer: Mailer, data: Registration) -> list[Mai
         existing = await find_by_email(uow, email)
     if existing is not None:
         await passwords.burn_verification(data.password)
-        return [_already_registered(mailer, existing)]
+        mail = _already_registered(mailer, existing)
+        async with db.write() as uow:
+            if not await limits.take_mail(uow, mailer.config.limits, email, utcnow()):
+                return []
+            await mail_queue.enqueue(uow, [mail])
+        return [mail]
     password_hash = await passwords.hash_password(data.password)
     async with db.write() as uow:
         resident = Resident(
@@ -135,8 +144,12 @@ async def register(db: Database, mailer: Mailer, data: Registration) -> list[Mai
         except IntegrityError:
             # Registered a moment ago by a concurrent request: treat as existing.
             existing = await find_by_email(uow, email)
-            return [_already_registered(mailer, existing)] if existing else []
-        return [await _verification_mail(uow, mailer, resident)]
+            mails = [_already_registered(mailer, existing)] if existing else []
+            await mail_queue.enqueue(uow, mails)
+            return mails
+        mails = [await _verification_mail(uow, mailer, resident)]
+        await mail_queue.enqueue(uow, mails)
+        return mails
 
 
 async def _verification_mail(session: AsyncSession, mailer: Mailer, resident: Resident) -> Mail:
@@ -185,37 +198,50 @@ async def verify_email(session: AsyncSession, token: str) -> Resident | None:
     return resident
 
 
-async def authenticate(db: Database, mailer: Mailer, email: str, password: str) -> LoginResult:
+async def authenticate(
+    db: Database,
+    mailer: Mailer,
+    email: str,
+    password: str,
+    *,
+    client: str = "unknown",
+    clock: Callable[[], datetime] = utcnow,
+) -> LoginResult:
     """Check a login attempt against the throttle and the stored hash.
 
-    The hash is verified between a read and a write unit of work, so that a slow
-    Argon2 verification never holds the write lock.
+    The attempt is counted for the address and the client before the password is
+    looked at; one that comes too early is answered without checking it. The hash
+    is verified between two units of work, so that a slow Argon2 verification
+    never holds the write lock.
     """
     email = normalise_email(email)
-    now = utcnow()
-    async with db.read() as uow:
-        until = await login_throttle.locked_until(uow, email, now=now)
+    limits_config = mailer.config.limits
+    by_client = login_throttle.client_policy(limits_config)
+    client_key = login_throttle.client_key(client)
+    counters = [(email, login_throttle.address_policy(limits_config)), (client_key, by_client)]
+    async with db.write() as uow:
+        until = await login_throttle.claim_attempts(uow, counters, clock())
         resident = None if until is not None else await find_by_email(uow, email)
     if until is not None:
-        return LoginResult("locked", locked_until=until)
+        return LoginResult("wait", locked_until=until)
     matched = await password_matches(resident, password)
     rehashed = None
     if matched and resident is not None and passwords.needs_rehash(resident.password_hash):
         rehashed = await passwords.hash_password(password)
+    if not matched or resident is None or resident.status != "active":
+        return LoginResult("failed")
     async with db.write() as uow:
-        if not matched or resident is None or resident.status != "active":
-            until = await login_throttle.record_failure(uow, email, now=now)
-            if until is not None:
-                return LoginResult("locked", locked_until=until)
-            return LoginResult("failed")
         resident = await uow.merge(resident)
         await login_throttle.clear(uow, email)
+        await login_throttle.settle_client(uow, client_key, by_client)
         if rehashed is not None:
             resident.password_hash = rehashed
         if resident.email_verified_at is None:
-            return LoginResult(
-                "unverified", mails=[await _verification_mail(uow, mailer, resident)]
-            )
+            if not await limits.take_mail(uow, limits_config, email, clock()):
+                return LoginResult("unverified")
+            mails = [await _verification_mail(uow, mailer, resident)]
+            await mail_queue.enqueue(uow, mails)
+            return LoginResult("unverified", mails=mails)
         return LoginResult("ok", resident=resident)
 
 
@@ -229,14 +255,19 @@ async def password_matches(resident: Resident | None, password: str) -> bool:
     return await passwords.verify_password(resident.password_hash, password)
 
 
-async def request_password_reset(session: AsyncSession, mailer: Mailer, email: str) -> list[Mail]:
-    """Mail a reset link if the address has an account; answer the same way if not."""
+async def request_password_reset(session: UnitOfWork, mailer: Mailer, email: str) -> list[Mail]:
+    """Queue a reset link if the address has an account; answer the same way if not.
+
+    Only a few reset mails an hour go to one address, counted for unknown addresses
+    too, so the limit reveals nothing either."""
+    if not await limits.take_mail(session, mailer.config.limits, normalise_email(email), utcnow()):
+        return []
     resident = await find_by_email(session, email)
     if resident is None or resident.status != "active":
         return []
     token = await tokens.issue_token(session, resident, tokens.PASSWORD_RESET)
     minutes = int(tokens.LIFETIMES[tokens.PASSWORD_RESET].total_seconds() // 60)
-    return [
+    mails = [
         mailer.compose(
             PASSWORD_RESET,
             resident.email,
@@ -247,6 +278,8 @@ async def request_password_reset(session: AsyncSession, mailer: Mailer, email: s
             minutes=minutes,
         )
     ]
+    await mail_queue.enqueue(session, mails)
+    return mails
 
 
 async def reset_password(
@@ -274,14 +307,15 @@ async def reset_password(
             resident.email_verified_at = utcnow()
         await sessions.destroy_sessions_of(uow, resident.id)
         await login_throttle.clear(uow, resident.email)
-    mail = mailer.compose(
-        PASSWORD_CHANGED,
-        resident.email,
-        resident.language,
-        recipient_id=resident.id,
-        name=resident.display_name,
-        reset_link=mailer.config.node.base_url + RESET_REQUEST_PATH,
-    )
+        mail = mailer.compose(
+            PASSWORD_CHANGED,
+            resident.email,
+            resident.language,
+            recipient_id=resident.id,
+            name=resident.display_name,
+            reset_link=mailer.config.node.base_url + RESET_REQUEST_PATH,
+        )
+        await mail_queue.enqueue(uow, [mail])
     return ResetResult("ok", resident=resident, mails=[mail])
 
 
@@ -309,6 +343,7 @@ async def delete_account(session: UnitOfWork, resident: Resident, publisher: Pub
     await sessions.destroy_sessions_of(session, resident.id)
     await tokens.purge_tokens_of(session, resident.id)
     await session.execute(delete(Profile).where(Profile.resident_id == resident.id))
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.email == resident.email))
+    counted = (resident.email, limits.MAIL_PREFIX + resident.email)
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.email.in_(counted)))
     await session.execute(delete(Resident).where(Resident.id == resident.id))
     session.expunge(resident)

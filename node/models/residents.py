@@ -92,8 +92,11 @@ class Profile(Base):
 
 
 class LoginThrottle(Base):
-    """Failed-login counter per e-mail address, kept even for unknown addresses so that
-    throttling itself does not reveal whether an address is registered."""
+    """Attempt counters: login attempts per e-mail address (kept even for unknown
+    addresses, so that the delay reveals nothing) and per client (``client …``),
+    mails per address (``mail …``) and mail-sending requests per client (``asks …``).
+    ``locked_until`` is when the next login attempt may come; ``last_failure_at`` the
+    last attempt, or the start of a counting window."""
 
     __tablename__ = "login_throttles"
 

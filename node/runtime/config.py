@@ -172,6 +172,28 @@ class SessionSection(_Section):
     absolute_timeout_hours: int = Field(default=24 * 7, ge=1, le=24 * 90)
 
 
+class LimitsSection(_Section):
+    """How often an address or a client may ask for mail or try a password."""
+
+    # Proxies whose X-Forwarded-For is believed; every other peer is the client itself.
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=16)
+    # Mails (reset links, "already registered") one address receives per hour.
+    mails_per_address_per_hour: int = Field(default=3, ge=1, le=100)
+    # Registrations and reset requests one client may send per hour.
+    requests_per_client_per_hour: int = Field(default=30, ge=1, le=10_000)
+    # What one resident may send per hour, and all residents together from one client.
+    messages_per_resident_per_hour: int = Field(default=120, ge=1, le=10_000)
+    contact_requests_per_resident_per_hour: int = Field(default=30, ge=1, le=10_000)
+    reports_per_resident_per_hour: int = Field(default=10, ge=1, le=10_000)
+    actions_per_client_per_hour: int = Field(default=600, ge=1, le=100_000)
+    # Login attempts without delay, per address and per client.
+    login_free_attempts: int = Field(default=5, ge=1, le=100)
+    login_client_free_attempts: int = Field(default=20, ge=1, le=10_000)
+    # The delay after the free attempts; doubles with each further one, up to the longest.
+    login_first_delay_seconds: int = Field(default=15, ge=1, le=3600)
+    login_longest_delay_seconds: int = Field(default=600, ge=1, le=86_400)
+
+
 class Retention(_Section):
     """How long raw activities, report copies and mail files are kept (days; 0 = drop at
     the next purge). The periodic purge (``node.retention``) applies them; an account
@@ -207,6 +229,7 @@ class Config(_Section):
     mail: MailSection = MailSection()
     sessions: SessionSection = SessionSection()
     retention: Retention = Retention()
+    limits: LimitsSection = LimitsSection()
     peers: list[PeerEntry] = Field(default_factory=list)
     data_dir: Path = Path(".")
     source: Path | None = None

@@ -107,26 +107,32 @@ async def test_one_time_links(db: Database, mailer: Mailer) -> None:
 async def test_authenticate_and_throttle(db: Database, mailer: Mailer) -> None:
     await _resident(db, mailer)
     assert (await accounts.authenticate(db, mailer, "ANNA@example.org ", PASSWORD)).status == "ok"
+    policy = login_throttle.address_policy(mailer.config.limits)
     now = utcnow()
+    counters = [("anna@example.org", policy)]
+    waits = []
     async with db.write() as session:
-        results = [
-            await login_throttle.record_failure(session, "anna@example.org", now=now)
-            for _ in range(login_throttle.FREE_FAILURES + 2)
-        ]
-    assert results[: login_throttle.FREE_FAILURES - 1] == [None] * (
-        login_throttle.FREE_FAILURES - 1
-    )
-    locks = [until - now for until in results[login_throttle.FREE_FAILURES - 1 :] if until]
-    assert locks == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+        for _ in range(policy.free_attempts + 2):
+            assert await login_throttle.claim_attempts(session, counters, now) is None
+            row = await login_throttle.row_for_update(session, "anna@example.org")
+            assert row.locked_until is None or row.locked_until > now
+            waits.append(row.locked_until - now if row.locked_until else None)
+            if row.locked_until is not None:
+                # Too early changes nothing; then the delay has passed.
+                assert await login_throttle.claim_attempts(session, counters, now) is not None
+                now = row.locked_until
+    first = policy.first_delay
+    assert waits == [None] * (policy.free_attempts - 1) + [first, first * 2, first * 4]
     result = await accounts.authenticate(db, mailer, "anna@example.org", PASSWORD)
-    assert result.status == "locked" and result.locked_until is not None
-    async with db.write() as session:
-        # Long locks are capped; failures are forgotten after a day.
-        for _ in range(20):
-            until = await login_throttle.record_failure(session, "anna@example.org", now=now)
-        assert until is not None and until - now == login_throttle.LONGEST_LOCK
-        later = now + login_throttle.MEMORY + timedelta(minutes=1)
-        assert await login_throttle.record_failure(session, "anna@example.org", now=later) is None
+    assert result.status == "wait" and result.locked_until is not None
+    # The right password after the delay logs in.
+    later = now + first * 8
+    result = await accounts.authenticate(
+        db, mailer, "anna@example.org", PASSWORD, clock=lambda: later
+    )
+    assert result.status == "ok"
+    # Long delays are capped.
+    assert policy.delay(100) == policy.longest_delay
 
 
 async def test_unverified_login_sends_a_new_link(db: Database, mailer: Mailer) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.accounts import accounts, tokens
+from node.accounts import accounts, limits, tokens
 from node.accounts import sessions as session_service
+from node.models import utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
 from web.access import current_resident
@@ -26,8 +27,7 @@ from web.forms.base import text
 from web.keys import PAGE, PageState
 from web.rendering import redirect, render
 from web.routing import page
-
-LOCKED_STATUS = 429
+from web.throttling import TOO_MANY, client_of, retry_after, too_many
 
 
 def kinds(state: PageState, minimum_age: int) -> list[tuple[str, str, str]]:
@@ -81,8 +81,11 @@ async def register(request: web.Request) -> web.StreamResponse:
         return await _register_page(request, form, status=400)
     mailer = request.app[appkeys.MAILER]
     db = request.app[appkeys.DATABASE]
-    mails = await accounts.register(db, mailer, form.registration(state.language))
-    await mailer.deliver(mails)
+    async with db.write() as session:
+        until = await limits.take_request(session, config.limits, client_of(request), utcnow())
+    if until is not None:
+        return await too_many(request, until)
+    await accounts.register(db, mailer, form.registration(state.language))
     return await render(
         request, "accounts/check_mail.html", {"email": form.values["email"], "purpose": "verify"}
     )
@@ -139,7 +142,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         return await _login_page(request, form, status=400)
     mailer = request.app[appkeys.MAILER]
     db = request.app[appkeys.DATABASE]
-    result = await accounts.authenticate(db, mailer, form.values["email"], form.password)
+    result = await accounts.authenticate(
+        db, mailer, form.values["email"], form.password, client=client_of(request)
+    )
     completed = False
     if result.status == "ok" and result.resident is not None:
         async with db.write() as session:
@@ -148,16 +153,19 @@ async def login(request: web.Request) -> web.StreamResponse:
             )
             profile = await profiles.get_profile(session, result.resident)
             completed = bool(profile and profile.completed)
-    await mailer.deliver(result.mails)
-    if result.status == "locked":
+    if result.status == "wait" and result.locked_until is not None:
+        seconds = retry_after(result.locked_until)
         form.error(
             "password",
             _(
-                "Too many failed attempts for this address. For your protection, logging in "
-                "is blocked for a few minutes. Try again later, or choose a new password."
-            ),
+                "Too many attempts for this address or from your network. For your "
+                "protection, please wait %(seconds)s seconds, then try again."
+            )
+            % {"seconds": seconds},
         )
-        return await _login_page(request, form, status=LOCKED_STATUS)
+        response = await _login_page(request, form, status=TOO_MANY)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     if result.status == "failed":
         form.error("password", _("The e-mail address or the password is not right."))
         return await _login_page(request, form, status=400)
@@ -203,9 +211,13 @@ async def forgotten(request: web.Request) -> web.StreamResponse:
     if not form.valid:
         return await render(request, "accounts/forgotten.html", {"form": form}, status=400)
     mailer = request.app[appkeys.MAILER]
+    config = request.app[appkeys.CONFIG]
     async with request.app[appkeys.DATABASE].write() as session:
-        mails = await accounts.request_password_reset(session, mailer, form.values["email"])
-    await mailer.deliver(mails)
+        until = await limits.take_request(session, config.limits, client_of(request), utcnow())
+        if until is None:
+            await accounts.request_password_reset(session, mailer, form.values["email"])
+    if until is not None:
+        return await too_many(request, until)
     return await render(
         request, "accounts/check_mail.html", {"email": form.values["email"], "purpose": "reset"}
     )
@@ -237,7 +249,6 @@ async def reset(request: web.Request) -> web.StreamResponse:
         for code in result.problems:
             form.error("password", password_message(state.translator, code))
         return await render(request, "accounts/reset.html", {"form": form}, status=400)
-    await mailer.deliver(result.mails)
     changed_id = result.resident.id if result.resident is not None else None
     if state.resident is not None and state.resident.id == changed_id:
         # Their own session ended with all the others.

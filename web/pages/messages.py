@@ -22,6 +22,7 @@ from web.pages.contacts import PROBLEMS, contact_id, notices
 from web.rendering import redirect, render
 from web.routing import page
 from web.text import linkify
+from web.throttling import count_action, too_many
 
 MAX_FORM_LENGTH = messages.MAX_LENGTH * 4
 
@@ -70,12 +71,16 @@ async def send(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[appkeys.DATABASE].write() as session:
             me = await resident_in(session, resident)
-            await messages.send_message(session, base_url, me, cid, body)
+            until = await count_action(request, session, "message", me.id)
+            if until is None:
+                await messages.send_message(session, base_url, me, cid, body)
     except ContactError as exc:
         if exc.code == "not_found":
             raise web.HTTPNotFound() from None
         draft = body[: messages.MAX_LENGTH * 2]
         return await _page(request, cid, problem=exc.code, draft=draft, status=400)
+    if until is not None:
+        return await too_many(request, until)
     return redirect(f"/contacts/{cid}#latest")
 
 
