@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocabulary import Reject, Undo
+from matching.gates import DEFAULT_KIND_GATES, KindGates
 from node import pseudonyms
 from node.contacts import _wire as wire
+from node.contacts import gates
 from node.federation import outbox
 from node.models import Contact, Peer, Profile, Pseudonym, RemoteProfile, Resident, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
@@ -188,10 +190,20 @@ async def is_current_pseudonym(session: AsyncSession, base_url: str, actor: str)
 
 
 async def request_contact(
-    session: UnitOfWork, base_url: str, resident: Resident, remote_actor: str
+    session: UnitOfWork,
+    base_url: str,
+    resident: Resident,
+    remote_actor: str,
+    *,
+    kind_gates: KindGates = DEFAULT_KIND_GATES,
 ) -> Contact:
     """Ask a suggested peer resident for contact (``Follow``); mutual at once if they
-    asked first. Asking again changes nothing."""
+    asked first. Asking again changes nothing.
+
+    Only a pair that passes the matching gates (``kind_gates``: the node's configured
+    ones, ``match_settings(config).kind_gates``) may be asked: an actor URL posted by
+    hand is refused (``not_a_match``) before anything is stored or queued, and the
+    peer's inbox would refuse the ``Follow`` anyway."""
     remote = await session.scalar(
         select(RemoteProfile).where(RemoteProfile.actor_url == remote_actor)
     )
@@ -201,6 +213,13 @@ async def request_contact(
     if pseudonym is None:
         raise ContactError("not_published")
     local_actor = pseudonyms.actor_url(base_url, pseudonym)
+    failed = await gates.refusal(
+        session, resident.id, local_actor, remote_actor, remote.peer_id, kind_gates
+    )
+    if failed == gates.NO_PROFILE:
+        raise ContactError("not_published")
+    if failed is not None:
+        raise ContactError("not_a_match")
     contact = await pair_or_new(session, resident.id, remote.peer_id, local_actor, remote_actor)
     _require_open(contact)
     if contact.my_consent in ENDED_CONSENTS or contact.their_consent in ENDED_CONSENTS:

@@ -1,10 +1,11 @@
 """Inbox handlers for contact activities: requests and answers, blocks, reveals,
-messages and forwarded reports, plus .
+messages and forwarded reports.
 
 ``check`` refuses what can never become valid: a wrong shape (400), a pseudonym
 that is not a current one of this node towards the sending peer (404), and —
-enforced here as well as on the sending node — a reveal or message for a pair
-without mutual, unblocked consent (403). ``apply`` then changes the state through
+enforced here as well as on the sending node — a request for a new pair that fails
+the matching gates, and a reveal or message for a pair without mutual, unblocked
+consent (403). ``apply`` then changes the state through
 :mod:`node.contacts.consent`, which copes with any order and with repetition.
 """
 
@@ -17,8 +18,9 @@ from aiohttp import web
 
 from node.contacts import _wire as wire
 from node.contacts import consent as contacts
-from node.contacts import messages, remote_consent, reports
+from node.contacts import gates, messages, remote_consent, reports
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
+from node.matches.state import match_settings
 from node.models import Contact
 from node.runtime import appkeys
 
@@ -81,15 +83,27 @@ class Follows(_PairHandler):
 
     async def check(self, ctx: InboxContext) -> None:
         """A new pair needs the resident's current pseudonym; one replaced by a reset
-        answers only for the pairs it already has (404 otherwise, as for a stranger)."""
+        answers only for the pairs it already has (404 otherwise, as for a stranger).
+
+        A new pair must also pass the matching gates, checked on the two vectors held
+        here (403 with the gate that fails, or when either vector is not held: the
+        resident paused, or the sender's profile was withdrawn or has not arrived). A
+        pair that already exists (a repeated request, one that follows its own
+        ``Undo`` or the other side's ``Accept``) continues without the check."""
         local_actor = self.parsed(ctx)
-        await _local_resident(ctx, local_actor)
-        if await contacts.pair(ctx.session, local_actor, _actor(ctx)) is None and not (
-            await contacts.is_current_pseudonym(ctx.session, _base(ctx), local_actor)
-        ):
+        resident_id = await _local_resident(ctx, local_actor)
+        if await contacts.pair(ctx.session, local_actor, _actor(ctx)) is not None:
+            return
+        if not await contacts.is_current_pseudonym(ctx.session, _base(ctx), local_actor):
             raise Rejected(
                 404, f"{local_actor[:120]} was replaced by a newer pseudonym: no new contacts"
             )
+        kind_gates = match_settings(ctx.app[appkeys.CONFIG]).kind_gates
+        failed = await gates.refusal(
+            ctx.session, resident_id, local_actor, _actor(ctx), ctx.peer.id, kind_gates
+        )
+        if failed is not None:
+            raise Rejected(403, gates.REASONS[failed])
 
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime

@@ -204,11 +204,12 @@ async def test_reset_gives_a_new_unconnected_profile_and_old_contacts_continue(
         async with httpx.AsyncClient() as client:
             kept = await signed_fetch(client, old[cholet.config.actor_url], cholet)
             assert kept["id"] == old[cholet.config.actor_url]
-        # Nobody new can start a contact with the old pseudonym; the new one is open.
+        # Nobody new can start a contact with the old pseudonym; the new one is open to a
+        # profile Oldenburg holds (a new pair must pass the gates on the vectors held).
         stranger = f"{cholet.url}/p/{'e' * 64}"
-        for target, status in ((old, 404), (new, 202)):
+        for sender, target, status in ((stranger, old, 404), (bruno_actor, new, 202)):
             towards = target[cholet.config.actor_url]
-            request = hand_made(cholet, "Follow", stranger, towards, towards)
+            request = hand_made(cholet, "Follow", sender, towards, towards)
             assert (await post_as(cholet, oldenburg, request)).status_code == status
 
         # Deleting the account then deletes every pseudonym actor, the old ones too.
