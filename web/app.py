@@ -34,9 +34,18 @@ def setup(app: web.Application) -> None:
         [security_headers_middleware, error_middleware, session_middleware, csrf_middleware]
     )
     app.cleanup_ctx.append(_resources)
+    app.on_response_prepare.append(_neutral_server_header)
     pages.add_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=False)
     remember_page_paths(app)
+
+
+SERVER_HEADER = "zwilling"
+
+
+async def _neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Name no software versions: they only help someone looking for a known flaw."""
+    response.headers["Server"] = SERVER_HEADER
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:

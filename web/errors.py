@@ -17,7 +17,7 @@ from aiohttp import web
 from node.runtime import appkeys
 from node.runtime.i18n import N_
 from web import keys
-from web.csrf import CsrfFailure
+from web.csrf import CrossSiteRequest, CsrfFailure
 from web.i18n import negotiate
 from web.rendering import render
 from web.routing import Handler, is_page, wants_html
@@ -64,6 +64,13 @@ CSRF_MESSAGE = (
         "Please go back, reload the page and send the form again."
     ),
 )
+CROSS_SITE_MESSAGE = (
+    N_("This form was sent from another site"),
+    N_(
+        "For your protection, forms of this site are only accepted from its own pages. "
+        "Please open the page here, on this site, and send the form again."
+    ),
+)
 
 
 @web.middleware
@@ -90,7 +97,12 @@ async def error_page(
     if state is None:
         state = _anonymous_state(request)
         request[keys.PAGE] = state
-    title, text = CSRF_MESSAGE if isinstance(exc, CsrfFailure) else _message(status)
+    if isinstance(exc, CrossSiteRequest):
+        title, text = CROSS_SITE_MESSAGE
+    elif isinstance(exc, CsrfFailure):
+        title, text = CSRF_MESSAGE
+    else:
+        title, text = _message(status)
     t = state.translator
     try:
         response = await render(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node import pseudonyms
 from node.contacts import _wire as wire
 from node.contacts.consent import ContactError, contact_of
+from node.contacts.messages import clean_body
 from node.federation import outbox
 from node.models import Contact, Message, Peer, Report, Resident, utcnow
 from node.runtime.db import UnitOfWork
@@ -47,7 +48,7 @@ async def file_report(
     contact = await contact_of(session, resident, contact_id)
     if reason not in REASONS:
         raise ContactError("reason")
-    comment = comment.strip()
+    comment = clean_body(comment)
     if len(comment) > MAX_COMMENT:
         raise ContactError("comment_too_long")
     written = (

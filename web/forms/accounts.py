@@ -9,6 +9,7 @@ from node.accounts import accounts, passwords
 from node.runtime.config import Config
 from node.runtime.i18n import Translator
 from web.forms.base import Form, FormData, checked, echo, has_control_characters, text
+from web.validators import local_target
 
 MAX_EMAIL_LENGTH = 254
 MAX_DISPLAY_NAME_LENGTH = 80
@@ -155,14 +156,5 @@ class NewPasswordForm(Form):
 
 
 def safe_next(value: str) -> str:
-    """A place on this site to go after login; anything else (another host, a
-    scheme, a protocol-relative //host) becomes the dashboard."""
-    if (
-        not value.startswith("/")
-        or value.startswith("//")
-        or "\\" in value
-        or len(value) > 500
-        or has_control_characters(value)
-    ):
-        return ""
-    return value
+    """A place on this site to go after login; anything else becomes the dashboard."""
+    return local_target(value, "")

@@ -20,6 +20,7 @@ from web.access import require_resident, resident_in
 from web.pages.contacts import REASON_LABELS
 from web.rendering import redirect, render
 from web.routing import page
+from web.validators import path_id
 
 if TYPE_CHECKING:
     from node.runtime.db import UnitOfWork
@@ -37,10 +38,7 @@ def require_admin(request: web.Request) -> Resident:
 
 
 def _row_id(request: web.Request, name: str) -> int:
-    raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPNotFound()
-    return int(raw)
+    return path_id(request, name)
 
 
 @page

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from node.accounts.limits import Action
 from node.contacts import consent as contacts
 from node.contacts import reports
 from node.contacts import views as contact_views
@@ -24,6 +25,8 @@ from web.forms.base import text
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
+from web.throttling import count_action, too_many
+from web.validators import local_target, path_id
 
 if TYPE_CHECKING:
     from node.runtime.db import UnitOfWork
@@ -33,6 +36,10 @@ REQUESTS_PATH = "/contacts/requests"
 # What a code in ``?problem=`` or ``?done=`` means, for the page to word.
 PROBLEMS: dict[str, str] = {
     "unknown_profile": N_("This profile is no longer available."),
+    "not_a_match": N_(
+        "You can only ask for contact with a profile that fits yours (the same kind of "
+        "profile and a language you can talk in)."
+    ),
     "not_published": N_(
         "Your profile is not shared with the partner city (incomplete or paused), so you "
         "cannot ask for contact right now."
@@ -77,17 +84,7 @@ def notices(request: web.Request) -> dict[str, str | None]:
 
 
 def contact_id(request: web.Request) -> int:
-    raw = request.match_info.get("contact_id", "")
-    if not raw.isdigit() or len(raw) > 12:
-        raise web.HTTPNotFound()
-    return int(raw)
-
-
-def local_target(value: str, fallback: str) -> str:
-    """Where to go back to after a form: only a path on this site."""
-    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value[:500]
-    return fallback
+    return path_id(request, "contact_id")
 
 
 @page
@@ -113,15 +110,25 @@ async def request_list(request: web.Request) -> web.StreamResponse:
     return await render(request, "contacts/requests.html", context)
 
 
-async def _act(request: web.Request, action: Any, done: str, back: str) -> web.StreamResponse:
-    """Run one contact transition for the logged-in resident, then redirect."""
+async def _act(
+    request: web.Request, action: Any, done: str, back: str, counted: Action | None = None
+) -> web.StreamResponse:
+    """Run one contact transition for the logged-in resident, then redirect; a
+    ``counted`` one only within the resident's and the client's hourly limit."""
     resident = require_resident(request)
     base_url = request.app[appkeys.CONFIG].node.base_url
+    until = None
     try:
         async with request.app[appkeys.DATABASE].write() as session:
-            await action(session, base_url, await resident_in(session, resident))
+            me = await resident_in(session, resident)
+            if counted is not None:
+                until = await count_action(request, session, counted, me.id)
+            if until is None:
+                await action(session, base_url, me)
     except ContactError as exc:
         return redirect(f"{back}?problem={exc.code}")
+    if until is not None:
+        return await too_many(request, until)
     return redirect(f"{back}?done={done}")
 
 
@@ -131,11 +138,12 @@ async def ask(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     actor = text(form, "actor")[:500]
     back = local_target(text(form, "next"), REQUESTS_PATH).split("?")[0]
+    kind_gates = request.app[MATCHING].settings.kind_gates
 
     async def action(session: UnitOfWork, base_url: str, me: Resident) -> None:
-        await contacts.request_contact(session, base_url, me, actor)
+        await contacts.request_contact(session, base_url, me, actor, kind_gates=kind_gates)
 
-    return await _act(request, action, "asked", back)
+    return await _act(request, action, "asked", back, counted="contact_request")
 
 
 @page
@@ -214,12 +222,16 @@ async def report(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[appkeys.DATABASE].write() as session:
             me = await resident_in(session, resident)
-            await reports.file_report(session, base_url, me, cid, reason, comment)
+            until = await count_action(request, session, "report", me.id)
+            if until is None:
+                await reports.file_report(session, base_url, me, cid, reason, comment)
     except ContactError as exc:
         if exc.code == "not_found":
             raise web.HTTPNotFound() from None
         values = {"reason": reason, "comment": comment[:2000]}
         return await _report_page(request, cid, values=values, problem=exc.code, status=400)
+    if until is not None:
+        return await too_many(request, until)
     return redirect(f"{REQUESTS_PATH}?done=reported")
 
 
