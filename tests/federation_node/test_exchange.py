@@ -13,6 +13,7 @@ from support.federation import (
     probe_extension,
     probe_ids,
     queue,
+    trusting,
     wait_for,
 )
 from support.nodes import node_pair
@@ -24,6 +25,9 @@ async def test_activities_travel_both_ways_in_order(tmp_path: Path) -> None:
         oldenburg,
         cholet,
     ):
+        # This test is about order; trust at start-up is another test's (test_peers).
+        await wait_for(lambda: trusting(oldenburg, cholet), what="Oldenburg trusts Cholet")
+        await wait_for(lambda: trusting(cholet, oldenburg), what="Cholet trusts Oldenburg")
         to_cholet = [probe(oldenburg, n) for n in range(5)]
         to_oldenburg = [probe(cholet, 100 + n) for n in range(5)]
         await queue(oldenburg, cholet, to_cholet)
