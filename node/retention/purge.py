@@ -26,8 +26,10 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from node.models import (
     Contact,
@@ -98,12 +100,26 @@ async def purge(
         < now - retention.activity_payload_days * DAY,
         now,
     )
-    result.outbox_failed = await _delete_failed_deliveries(
-        db, now - retention.failed_activity_days * DAY
+    result.outbox_failed = await _delete_rows(
+        db,
+        OutboxActivity.id,
+        (OutboxActivity.state == "failed")
+        & (OutboxActivity.created_at < now - retention.failed_activity_days * DAY),
     )
     result.report_copies = await _drop_report_copies(db, now - retention.handled_report_days * DAY)
-    result.queued_mails = await _delete_old_mails(db, now - retention.mail_file_days * DAY)
-    result.counters = await _delete_idle_counters(db, now - DAY)
+    result.queued_mails = await _delete_rows(
+        db,
+        QueuedMail.id,
+        QueuedMail.state.in_(("sent", "failed"))
+        & (
+            func.coalesce(QueuedMail.sent_at, QueuedMail.created_at)
+            < now - retention.mail_file_days * DAY
+        ),
+    )
+    # Attempt and mail counters untouched for a day.
+    result.counters = await _delete_rows(
+        db, LoginThrottle.email, LoginThrottle.last_failure_at < now - DAY
+    )
     if mail_directory is not None:
         result.mail_files = await purge_mail_files(
             db, mail_directory, now - retention.mail_file_days * DAY
@@ -144,27 +160,25 @@ async def _drop_bodies(
             return done
 
 
-async def _delete_failed_deliveries(db: Database, before: datetime) -> int:
+async def _delete_rows(
+    db: Database, key: InstrumentedAttribute[Any], due: ColumnElement[bool]
+) -> int:
+    """Delete every row of ``key``'s table for which ``due`` holds, a batch per write
+    so that nobody waits long for the lock; ``due`` is checked again on delete, as a
+    row may have changed since it was read."""
+    table = key.class_
     done = 0
     while True:
         async with db.write() as uow:
-            ids = list(
-                (
-                    await uow.scalars(
-                        select(OutboxActivity.id)
-                        .where(OutboxActivity.state == "failed", OutboxActivity.created_at < before)
-                        .limit(BATCH)
-                    )
-                ).all()
-            )
-            if ids:
+            keys = list((await uow.scalars(select(key).where(due).limit(BATCH))).all())
+            if keys:
                 await uow.execute(
-                    delete(OutboxActivity)
-                    .where(OutboxActivity.id.in_(ids), OutboxActivity.state == "failed")
+                    delete(table)
+                    .where(key.in_(keys), due)
                     .execution_options(synchronize_session=False)
                 )
-        done += len(ids)
-        if len(ids) < BATCH:
+        done += len(keys)
+        if len(keys) < BATCH:
             return done
 
 
@@ -187,51 +201,6 @@ async def _drop_report_copies(db: Database, before: datetime) -> int:
                 update(Report)
                 .where(Report.id.in_(ids), Report.state != "open")
                 .values(messages=[], comment="")
-                .execution_options(synchronize_session=False)
-            )
-    return len(ids)
-
-
-async def _delete_idle_counters(db: Database, before: datetime) -> int:
-    """Attempt and mail counters last touched before ``before``."""
-    async with db.write() as uow:
-        keys = list(
-            (
-                await uow.scalars(
-                    select(LoginThrottle.email)
-                    .where(LoginThrottle.last_failure_at < before)
-                    .limit(BATCH)
-                )
-            ).all()
-        )
-        if keys:
-            await uow.execute(
-                delete(LoginThrottle)
-                .where(LoginThrottle.email.in_(keys))
-                .execution_options(synchronize_session=False)
-            )
-    return len(keys)
-
-
-async def _delete_old_mails(db: Database, before: datetime) -> int:
-    """Queued mails that were sent or given up before ``before``, with their bodies."""
-    async with db.write() as uow:
-        ids = list(
-            (
-                await uow.scalars(
-                    select(QueuedMail.id)
-                    .where(
-                        QueuedMail.state.in_(("sent", "failed")),
-                        func.coalesce(QueuedMail.sent_at, QueuedMail.created_at) < before,
-                    )
-                    .limit(BATCH)
-                )
-            ).all()
-        )
-        if ids:
-            await uow.execute(
-                delete(QueuedMail)
-                .where(QueuedMail.id.in_(ids))
                 .execution_options(synchronize_session=False)
             )
     return len(ids)
