@@ -22,6 +22,7 @@ from web.rendering import create_environment
 from web.routing import remember_page_paths
 from web.security import security_headers_middleware
 from web.sessions import session_middleware
+from web.visitor import sealing_key
 
 WEB_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = WEB_DIR / "translations"
@@ -49,11 +50,12 @@ async def _neutral_server_header(request: web.Request, response: web.StreamRespo
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Catalogues, templates and the mailer, made when the app starts (not at import)."""
+    """Catalogues, templates, the mailer and the visitor cookie key, made when the app
+    starts (not at import)."""
     config = app[appkeys.CONFIG]
     catalogues = load_catalogues(TRANSLATIONS_DIR, default=config.node.default_language)
     app[appkeys.CATALOGUES] = catalogues
     app[appkeys.MAILER] = Mailer(config, catalogues)
     app[keys.TEMPLATES] = create_environment()
-    app[keys.HOUSEKEEPING] = keys.SessionHousekeeping()
+    app[keys.VISITOR_KEY] = sealing_key(app[appkeys.KEYS].secret)
     yield

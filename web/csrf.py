@@ -1,10 +1,11 @@
 """Cross-site request forgery protection for every state-changing page request.
 
-A synchroniser token: each session (anonymous ones too, so the login and
-registration forms are covered) holds a random token that every form repeats in a
-hidden field. Another site can make a browser send a form here, but cannot read the
-token out of our pages, so its forms fail with a 403. SameSite=Lax cookies are a
-second line, not the only one.
+A synchroniser token: each session holds a random token that every form repeats
+in a hidden field; before login the signed visitor cookie holds it (so the login
+and registration forms are covered without a database row). Another site can
+make a browser send a form here, but cannot read the token out of our pages, so
+its forms fail with a 403. SameSite=Lax cookies are a second line, not the only
+one.
 
 A second layer does not depend on the token at all: a browser says where a request
 comes from (``Sec-Fetch-Site``, ``Origin``), and a state-changing request that a

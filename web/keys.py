@@ -9,36 +9,37 @@ from aiohttp import web
 
 from node.models import LoginSession, Resident
 from node.runtime.i18n import Translator
+from web.visitor import Visitor
 
 
 @dataclass(slots=True)
 class PageState:
     """What every page request knows about its visitor, filled by the middlewares.
 
+    ``login_session`` exists only for someone logged in; a visitor without an
+    account is described by ``visitor`` (a signed cookie, see web/visitor.py).
     ``new_token`` is set when a session was opened or replaced during the request,
     so that the response carries the new cookie; ``drop_cookie`` when the cookie
-    named a session that no longer exists.
+    named a session that no longer exists; ``visitor_changed`` when the visitor
+    cookie must be (re)sent.
     """
 
     language: str
     translator: Translator
     login_session: LoginSession | None = None
     resident: Resident | None = None
+    visitor: Visitor | None = None
     new_token: str | None = None
     drop_cookie: bool = False
+    visitor_changed: bool = False
 
     @property
     def csrf_token(self) -> str | None:
-        return self.login_session.csrf_token if self.login_session else None
-
-
-@dataclass(slots=True)
-class SessionHousekeeping:
-    """When expired sessions were last swept (monotonic seconds)."""
-
-    last_purge: float = 0.0
+        if self.login_session is not None:
+            return self.login_session.csrf_token
+        return self.visitor.csrf_token if self.visitor else None
 
 
 TEMPLATES = web.AppKey("web_templates", jinja2.Environment)
-HOUSEKEEPING = web.AppKey("web_session_housekeeping", SessionHousekeeping)
+VISITOR_KEY = web.AppKey("web_visitor_key", bytes)
 PAGE = web.RequestKey("web_page", PageState)

@@ -1,16 +1,20 @@
 """Attaching the visitor's session (and account) to every page request.
 
-The session row is looked up by the hash of the cookie token; a token that names no
-live session is simply ignored (and the cookie dropped), never an error. A new
-cookie is sent only when the session changed: opened for a first-time visitor,
-replaced at login, ended at logout.
+Two cookies: the session cookie of someone logged in, whose row is looked up by the
+hash of its token, and the visitor cookie of someone who is not (a signed form
+token and language choice, no row at all; see web/visitor.py). A token that names
+no live session is simply ignored (and the cookie dropped), never an error. A
+cookie is sent only when it changed: the visitor cookie when a form is first shown
+or the language is chosen, the session cookie at login; both go at logout.
 
-The cookie is HttpOnly and SameSite=Lax; when the node's public URL is https it is
-also Secure and carries the ``__Host-`` prefix, which forbids a Domain attribute
-so that no other host of the city's domain can set or read it.
+Both cookies are HttpOnly and SameSite=Lax; when the node's public URL is https
+they are also Secure and carry the ``__Host-`` prefix, which forbids a Domain
+attribute so that no other host of the city's domain can set or read them.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -22,13 +26,18 @@ from node.runtime.config import Config
 from web import keys
 from web.i18n import negotiate
 from web.routing import Handler, is_page
+from web.visitor import seal, unseal
 
 
-def cookie_name(config: Config) -> str:
+def cookie_name(config: Config, kind: str = "session") -> str:
     # Nodes on one host (a test, a demo) must not overwrite each other's cookie:
     # cookies ignore ports, so the node's slug is part of the name.
-    base = f"zw-session-{config.node.slug}"
+    base = f"zw-{kind}-{config.node.slug}"
     return f"__Host-{base}" if config.secure else base
+
+
+def visitor_cookie_name(config: Config) -> str:
+    return cookie_name(config, "visitor")
 
 
 @web.middleware
@@ -54,8 +63,19 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
                     )
             if login_session is not None and login_session.resident_id is not None:
                 resident = await accounts.get_resident(session, login_session.resident_id)
+            if resident is None:
+                login_session = None  # a session row of an older release without account
+    visitor = None
+    if login_session is None:
+        visitor = unseal(
+            request.cookies.get(visitor_cookie_name(config), ""),
+            app[keys.VISITOR_KEY],
+            now=utcnow(),
+            max_age=timedelta(hours=config.sessions.absolute_timeout_hours),
+        )
+    chosen = login_session.language if login_session else visitor.language if visitor else None
     language = negotiate(
-        login_session,
+        chosen,
         resident,
         request.headers.get("Accept-Language", ""),
         config.node.default_language,
@@ -65,24 +85,32 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         translator=catalogues.get(language),
         login_session=login_session,
         resident=resident,
+        visitor=visitor,
         drop_cookie=bool(token) and login_session is None,
     )
     request[keys.PAGE] = state
     response = await handler(request)
-    apply_cookie(response, config, state)
+    apply_cookie(response, config, state, app[keys.VISITOR_KEY])
     return response
 
 
-def apply_cookie(response: web.StreamResponse, config: Config, state: keys.PageState) -> None:
-    name = cookie_name(config)
+def apply_cookie(
+    response: web.StreamResponse, config: Config, state: keys.PageState, visitor_key: bytes
+) -> None:
+    name, visitor_name = cookie_name(config), visitor_cookie_name(config)
     if state.new_token:
-        response.set_cookie(
-            name,
-            state.new_token,
-            path="/",
-            httponly=True,
-            samesite="Lax",
-            secure=config.secure,
-        )
+        _set_cookie(response, config, name, state.new_token)
     elif state.drop_cookie:
-        response.del_cookie(name, path="/", secure=config.secure, httponly=True, samesite="Lax")
+        _drop_cookie(response, config, name)
+    if state.login_session is not None and state.new_token:
+        _drop_cookie(response, config, visitor_name)  # logged in: the session carries it all
+    elif state.visitor is not None and state.visitor_changed:
+        _set_cookie(response, config, visitor_name, seal(state.visitor, visitor_key))
+
+
+def _set_cookie(response: web.StreamResponse, config: Config, name: str, value: str) -> None:
+    response.set_cookie(name, value, path="/", httponly=True, samesite="Lax", secure=config.secure)
+
+
+def _drop_cookie(response: web.StreamResponse, config: Config, name: str) -> None:
+    response.del_cookie(name, path="/", secure=config.secure, httponly=True, samesite="Lax")

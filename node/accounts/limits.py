@@ -100,11 +100,14 @@ def client_address(peer: str | None, forwarded_for: str | None, limits: LimitsSe
     The connection's peer, unless that peer is a trusted proxy: then the right-most
     X-Forwarded-For entry that is not itself a trusted proxy (the ones further left
     were written by the client and prove nothing).
+
+    An IPv6 client is counted by its /64 network: one household or phone gets a
+    whole /64 and can pick a fresh address in it for every request.
     """
     trusted = {_canonical(p) for p in limits.trusted_proxies}
     current = _canonical(peer or "unknown")
     if current not in trusted or not forwarded_for:
-        return current
+        return _counted(current)
     for entry in reversed([part.strip() for part in forwarded_for.split(",")]):
         entry = _canonical(entry)
         if not entry:
@@ -112,7 +115,20 @@ def client_address(peer: str | None, forwarded_for: str | None, limits: LimitsSe
         current = entry
         if entry not in trusted:
             break
-    return current
+    return _counted(current)
+
+
+def _counted(address: str) -> str:
+    """The unit a client is counted by: an IPv4 address, or an IPv6 /64 network."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return address
 
 
 def _canonical(address: str) -> str:

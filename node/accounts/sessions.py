@@ -1,9 +1,10 @@
-"""Browser sessions of residents and of anonymous visitors.
+"""Browser sessions of logged-in residents.
 
-The cookie carries a random token of 256 bits; the table keeps only its SHA-256,
-so a leaked copy of the database does not let anyone take over a session. Every
-session, anonymous ones included, holds a CSRF token, which is what protects the
-registration and login forms before anyone is logged in.
+A session row exists only from login to logout: a visitor without an account keeps
+its form token in a signed cookie of the web interface and costs no row. The cookie
+carries a random token of 256 bits; the table keeps only its SHA-256, so a leaked
+copy of the database does not let anyone take over a session. Each session holds
+its own CSRF token.
 
 A session dies after ``idle_timeout_minutes`` without use or after
 ``absolute_timeout_hours`` in any case; it is replaced by a fresh one at login (so
@@ -44,11 +45,11 @@ def hash_token(token: str) -> str:
 async def open_session(
     session: AsyncSession,
     *,
-    resident_id: int | None = None,
+    resident_id: int,
     language: str | None = None,
     now: datetime | None = None,
 ) -> OpenedSession:
-    """Create a session (anonymous when ``resident_id`` is None)."""
+    """Create a session for a resident who has just proved who they are."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     row = LoginSession(
@@ -116,9 +117,9 @@ async def rotate_session(
     *,
     language: str | None = None,
 ) -> OpenedSession:
-    """Replace the current session by a new one for ``resident_id`` (at login).
+    """Replace the current session, if any, by a new one for ``resident_id`` (at login).
 
-    The visitor's language choice survives; id and CSRF token do not.
+    The language chosen before survives; id and CSRF token do not.
     """
     carried = language or (current.language if current else None)
     if current is not None:
@@ -135,6 +136,17 @@ async def destroy_sessions_of(session: AsyncSession, resident_id: int) -> None:
     await session.execute(delete(LoginSession).where(LoginSession.resident_id == resident_id))
 
 
+async def destroy_other_sessions(session: AsyncSession, resident_id: int, keep_id: str) -> int:
+    """End every session of a resident but ``keep_id`` (a password change, "sign out
+    everywhere else"); how many ended."""
+    result = await session.execute(
+        delete(LoginSession).where(
+            LoginSession.resident_id == resident_id, LoginSession.id != keep_id
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def set_session_language(session: AsyncSession, row: LoginSession, language: str) -> None:
     fresh = await session.get(LoginSession, row.id)
     if fresh is not None:
@@ -145,7 +157,7 @@ async def set_session_language(session: AsyncSession, row: LoginSession, languag
 async def purge_expired_sessions(
     session: AsyncSession, settings: SessionSection, *, now: datetime | None = None
 ) -> int:
-    """Delete sessions past their timeouts; anonymous visitors leave many behind."""
+    """Delete sessions past their timeouts (residents who never logged out)."""
     now = now or utcnow()
     idle_cutoff = now - timedelta(minutes=settings.idle_timeout_minutes)
     absolute_cutoff = now - timedelta(hours=settings.absolute_timeout_hours)

@@ -2,10 +2,11 @@
 
 Each round claims due rows under a lease (see ``_claims``), sends them one after
 the other outside any transaction and settles each: ``sent``, or back to
-``pending`` after an exponential backoff with jitter, or ``failed`` after
-``MAX_TRIES`` tries or ``MAX_AGE``. It looks when a committed unit of work queued
-mail (``MailQueued``) and every ``worker_poll_seconds`` regardless. Without a
-mailer (a node running without the web interface) the rows wait.
+``pending`` after an exponential backoff with jitter, or ``failed`` after the
+``[mail]`` section's ``give_up_after_tries`` tries or ``give_up_after_hours``. It
+looks when a committed unit of work queued mail (``MailQueued``) and every
+``worker_poll_seconds`` regardless. Without a mailer (a node running without the
+web interface) the rows wait.
 """
 
 from __future__ import annotations
@@ -31,10 +32,6 @@ MAIL_WAKE = web.AppKey("mail_wake", asyncio.Event)
 
 BATCH = 20
 LEASE = timedelta(minutes=5)
-RETRY_BASE_SECONDS = 60.0
-RETRY_CAP_SECONDS = 3600.0
-MAX_TRIES = 12
-MAX_AGE = timedelta(days=2)
 
 
 class MailWorker:
@@ -84,6 +81,7 @@ class MailWorker:
             if row is None:
                 return  # the lease ran out and another worker took it over
             now = utcnow()
+            settings = self.app[appkeys.CONFIG].mail
             row.lease_until = None
             row.claimed_by = None
             if error is None:
@@ -97,10 +95,14 @@ class MailWorker:
                 return
             row.tries += 1
             row.last_error = error[:200]
-            if row.tries >= MAX_TRIES or expired(row.created_at, now, MAX_AGE):
+            if row.tries >= settings.give_up_after_tries or expired(
+                row.created_at, now, timedelta(hours=settings.give_up_after_hours)
+            ):
                 row.state = "failed"
                 log.error("mail given up", extra={"recipient_id": row.recipient_id})
                 return
             row.state = "pending"
-            delay = backoff_seconds(row.tries, base=RETRY_BASE_SECONDS, cap=RETRY_CAP_SECONDS)
+            delay = backoff_seconds(
+                row.tries, base=settings.retry_first_seconds, cap=settings.retry_max_seconds
+            )
             row.next_try_at = now + timedelta(seconds=delay)

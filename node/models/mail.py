@@ -3,8 +3,8 @@ of the change that causes it, and the mail worker sends it afterwards.
 
 Row states: ``pending`` (due at ``next_try_at``), ``sending`` (claimed by a worker
 until ``lease_until``; a crashed worker's rows become claimable again when the
-lease runs out), ``sent``, ``failed`` (retried for ``MAX_TRIES`` or longer than the
-allowed age). A sent row loses its subject and body at once; a resident's rows go
+lease runs out), ``sent``, ``failed`` (given up after the tries or hours the ``[mail]`` section
+allows). A sent row loses its subject and body at once; a resident's rows go
 with the resident (``ON DELETE CASCADE``); the retention purge deletes sent and
 failed rows after ``retention.mail_file_days``.
 """

@@ -13,7 +13,9 @@
   residents who no longer exist or that name a peer resident who left (in case the
   erasure after an account deletion was interrupted); sent and given-up rows of the
   mail queue after ``mail_file_days`` too (pending ones still have to go);
-* login and mail counters untouched for a day (they count nothing any more).
+* login and mail counters untouched for a day (they count nothing any more);
+* login sessions past their idle or absolute timeout (residents who never logged
+  out; a visitor without an account has no row).
 
 Each batch is its own short unit of work, so the purge never holds SQLite's write
 lock for long.
@@ -31,6 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from node.accounts.sessions import purge_expired_sessions
 from node.models import (
     Contact,
     InboxActivity,
@@ -41,7 +44,7 @@ from node.models import (
     Resident,
 )
 from node.retention.erasure import has_body
-from node.runtime.config import Retention
+from node.runtime.config import Retention, SessionSection
 from node.runtime.db import Database
 from node.runtime.mail import MailFileTags, actor_tag, mail_file_tags
 
@@ -58,6 +61,7 @@ class PurgeResult:
     mail_files: int = 0
     queued_mails: int = 0
     counters: int = 0
+    sessions: int = 0
 
     @property
     def total(self) -> int:
@@ -69,13 +73,20 @@ class PurgeResult:
             + self.mail_files
             + self.queued_mails
             + self.counters
+            + self.sessions
         )
 
 
 async def purge(
-    db: Database, retention: Retention, now: datetime, mail_directory: Path | None = None
+    db: Database,
+    retention: Retention,
+    now: datetime,
+    mail_directory: Path | None = None,
+    *,
+    sessions: SessionSection | None = None,
 ) -> PurgeResult:
-    """One pass over everything with a retention period."""
+    """One pass over everything with a retention period (and over timed-out sessions
+    when ``sessions`` gives their timeouts)."""
     result = PurgeResult()
     result.inbox_bodies = await _drop_bodies(
         db,
@@ -120,6 +131,9 @@ async def purge(
     result.counters = await _delete_rows(
         db, LoginThrottle.email, LoginThrottle.last_failure_at < now - DAY
     )
+    if sessions is not None:
+        async with db.write() as session:
+            result.sessions = await purge_expired_sessions(session, sessions, now=now)
     if mail_directory is not None:
         result.mail_files = await purge_mail_files(
             db, mail_directory, now - retention.mail_file_days * DAY

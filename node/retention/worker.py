@@ -32,6 +32,7 @@ class RetentionWorker:
                     config.retention,
                     utcnow(),
                     config.path(config.mail.directory),
+                    sessions=config.sessions,
                 )
                 if result.total:
                     log.info(
@@ -42,6 +43,7 @@ class RetentionWorker:
                             "outbox_failed": result.outbox_failed,
                             "report_copies": result.report_copies,
                             "mail_files": result.mail_files,
+                            "sessions": result.sessions,
                         },
                     )
             except Exception:

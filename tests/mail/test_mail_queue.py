@@ -127,6 +127,37 @@ async def test_a_failing_mail_server_is_tried_again_until_the_mail_goes(
             await node.stop()
 
 
+async def test_retries_follow_the_configured_backoff_and_give_up(
+    tmp_path: Path, database_url: str
+) -> None:
+    retries = {"retry_first_seconds": 5, "retry_max_seconds": 8, "give_up_after_tries": 3}
+    async with smtp_server(SmtpServer(refuse_first=10)) as smtp:
+        node = await prepare_node(
+            tmp_path, "oldenburg", database_url, overrides={"mail": smtp.settings() | retries}
+        )
+        await node.start(run_workers=False)
+        try:
+            assert node.app is not None
+            await add_account(node, ANNA)
+            async with httpx.AsyncClient(base_url=node.url, timeout=30) as client:
+                assert (await _ask_reset(client, ANNA)).status_code == 200
+            worker, mailer = MailWorker(node.app), node.app[appkeys.MAILER]
+            delays = []
+            for _ in range(3):
+                before = utcnow()
+                assert await worker.round(mailer) == 1
+                (row,) = await _queued(node)
+                if row.state == "pending":
+                    delays.append((row.next_try_at - before).total_seconds())
+                    async with node.app[appkeys.DATABASE].write() as uow:
+                        await uow.execute(update(QueuedMail).values(next_try_at=utcnow()))
+            assert (row.state, row.tries) == ("failed", 3)  # given up after the third try
+            assert len(delays) == 2 and all(0 < delay <= 8 + 1 for delay in delays)
+            assert await worker.round(mailer) == 0 and not smtp.received
+        finally:
+            await node.stop()
+
+
 async def test_queued_mail_goes_with_the_resident(tmp_path: Path, database_url: str) -> None:
     node = await prepare_node(tmp_path, "oldenburg", database_url)
     await node.start(run_workers=False)

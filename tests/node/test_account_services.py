@@ -150,16 +150,18 @@ async def test_session_timeouts_and_rotation(db: Database, mailer: Mailer, confi
     settings = config.sessions
     start = utcnow()
     async with db.write() as session:
-        anonymous = await session_service.open_session(session, language="fr", now=start)
+        first = await session_service.open_session(
+            session, resident_id=resident.id, language="fr", now=start
+        )
     async with db.write() as session:
-        row = await session_service.find_session(session, anonymous.token, settings)
+        row = await session_service.find_session(session, first.token, settings)
         assert row is not None
         rotated = await session_service.rotate_session(session, row, resident.id)
-    assert rotated.token != anonymous.token and rotated.row.csrf_token != anonymous.row.csrf_token
+    assert rotated.token != first.token and rotated.row.csrf_token != first.row.csrf_token
     assert rotated.row.language == "fr" and len(rotated.token) >= 43  # 256 bits
     assert rotated.row.id == session_service.hash_token(rotated.token)
     async with db.write() as session:
-        assert await session_service.find_session(session, anonymous.token, settings) is None
+        assert await session_service.find_session(session, first.token, settings) is None
         idle = utcnow() + timedelta(minutes=settings.idle_timeout_minutes, seconds=1)
         assert (
             await session_service.find_session(session, rotated.token, settings, now=idle) is None
@@ -175,7 +177,9 @@ async def test_session_timeouts_and_rotation(db: Database, mailer: Mailer, confi
         end = start + timedelta(hours=settings.absolute_timeout_hours)
         assert await session_service.find_session(session, fresh.token, settings, now=end) is None
     async with db.write() as session:
-        await session_service.open_session(session, now=start - timedelta(days=30))
+        await session_service.open_session(
+            session, resident_id=resident.id, now=start - timedelta(days=30)
+        )
         assert await session_service.purge_expired_sessions(session, settings) == 1
 
 

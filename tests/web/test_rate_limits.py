@@ -188,6 +188,24 @@ async def test_spraying_addresses_slows_that_client_only(node: RunningNode) -> N
         assert (await neighbour.login("fresh@example.org", "guess")).status_code == 400
 
 
+async def test_an_ipv6_client_is_counted_by_its_64_network(node: RunningNode) -> None:
+    """A phone or a household gets a whole /64: a fresh address per request is still
+    the same client; the neighbouring /64 is not."""
+    async with Visitor(node, language="en") as rotating, Visitor(node) as neighbour:
+        for number in range(LIMITS["requests_per_client_per_hour"]):
+            behind_proxy(rotating, f"2001:db8:1:2::{number + 1:x}")
+            response = await rotating.submit(
+                "/password/forgotten", {"email": f"v6-{number}@example.org"}
+            )
+            assert response.status_code == 200
+        behind_proxy(rotating, "2001:db8:1:2:ffff:ffff:ffff:fffe")
+        refused = await rotating.submit("/password/forgotten", {"email": "x@example.org"})
+        assert refused.status_code == 429
+        behind_proxy(neighbour, "2001:db8:1:3::1")
+        allowed = await neighbour.submit("/password/forgotten", {"email": "x@example.org"})
+        assert allowed.status_code == 200
+
+
 async def test_idle_counters_are_purged(node: RunningNode) -> None:
     db, mailer = node.app[appkeys.DATABASE], node.app[appkeys.MAILER]
     await accounts.authenticate(db, mailer, "nobody@example.org", "wrong", client="192.0.2.1")
@@ -209,3 +227,13 @@ def test_the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
     assert limits.client_address("10.0.0.1", forwarded, proxied) == "203.0.113.5"
     assert limits.client_address("10.0.0.1", None, proxied) == "10.0.0.1"
     assert limits.client_address("198.51.100.1", forwarded, proxied) == "198.51.100.1"
+
+
+def test_ipv6_clients_are_counted_by_network_ipv4_by_address() -> None:
+    direct = LimitsSection()
+    assert limits.client_address("2001:db8:1:2:3:4:5:6", None, direct) == "2001:db8:1:2::/64"
+    assert limits.client_address("2001:DB8:1:2::9", None, direct) == "2001:db8:1:2::/64"
+    assert limits.client_address("::ffff:198.51.100.1", None, direct) == "198.51.100.1"
+    assert limits.client_address("198.51.100.1", None, direct) == "198.51.100.1"
+    proxied = LimitsSection(trusted_proxies=["::1"])
+    assert limits.client_address("::1", "2001:db8::1", proxied) == "2001:db8::/64"

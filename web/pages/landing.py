@@ -6,11 +6,13 @@ from aiohttp import web
 
 from node.accounts import accounts
 from node.accounts import sessions as session_service
+from node.models import utcnow
 from node.runtime import appkeys
 from web.forms.settings import LanguageForm
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
+from web.visitor import new_visitor
 
 
 @page
@@ -36,15 +38,19 @@ async def theme(request: web.Request) -> web.Response:
 
 @page
 async def change_language(request: web.Request) -> web.Response:
-    """Remember the chosen language in the session, and on the account if logged in."""
+    """Remember the chosen language: in the session and on the account when logged in,
+    else in the visitor cookie (no row is written for a visitor)."""
     state = request[PAGE]
     form = LanguageForm(state.translator).parse(await request.post())
     if not form.valid:
         raise web.HTTPBadRequest()
     language = form.values["language"]
+    if state.login_session is None:
+        state.visitor = (state.visitor or new_visitor(utcnow())).choosing(language)
+        state.visitor_changed = True
+        return redirect(form.values["next"] or "/")
     async with request.app[appkeys.DATABASE].write() as session:
-        if state.login_session is not None:
-            await session_service.set_session_language(session, state.login_session, language)
+        await session_service.set_session_language(session, state.login_session, language)
         if state.resident is not None:
             resident = await accounts.get_resident(session, state.resident.id)
             if resident is not None:

@@ -118,11 +118,14 @@ class Visitor:
         )
         assert response.status_code == 303, response.text
 
-    def session_cookie(self) -> str | None:
+    def session_cookie(self, kind: str = "session") -> str | None:
         for cookie in self.client.cookies.jar:
-            if cookie.name.endswith(f"zw-session-{self.node.config.node.slug}"):
+            if cookie.name.endswith(f"zw-{kind}-{self.node.config.node.slug}"):
                 return cookie.value
         return None
+
+    def visitor_cookie(self) -> str | None:
+        return self.session_cookie("visitor")
 
 
 def mail_dir(node: RunningNode) -> Path:
