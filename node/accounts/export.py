@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import pseudonyms
-from node.accounts import sessions
+from node.accounts import sessions, two_factor
 from node.contacts import views as contact_views
 from node.models import (
     AccountToken,
@@ -87,6 +87,8 @@ async def export_data(
             "language": resident.language,
             "email_verified_at": _iso(resident.email_verified_at),
             "adult_declared_at": _iso(resident.adult_declared_at),
+            "notify_requests": resident.notify_requests,
+            "notify_acceptances": resident.notify_acceptances,
             "notify_messages": resident.notify_messages,
             "created_at": _iso(resident.created_at),
             "password": "stored only as an Argon2id hash",
@@ -94,9 +96,14 @@ async def export_data(
         "profile": None if profile is None else _profile_document(profile),
         "partner_cities": await _partner_cities(session, resident, config.node.base_url, secret),
         "sessions": [
-            {"created_at": _iso(row.created_at), "last_seen_at": _iso(row.last_seen_at)}
+            {
+                "created_at": _iso(row.created_at),
+                "last_seen_at": _iso(row.last_seen_at),
+                "device": row.device,
+            }
             for row in login_sessions
         ],
+        "two_factor": await _two_factor(session, resident),
         "mailed_links": [
             {
                 "purpose": row.purpose,
@@ -112,6 +119,20 @@ async def export_data(
         "contacts": await contact_views.export_for(session, resident),
         "reports_filed": await _reports_filed(session, resident),
         "retention": retention(config),
+    }
+
+
+async def _two_factor(session: AsyncSession, resident: Resident) -> dict[str, Any]:
+    """Whether two-factor sign-in is on, since when, and how many recovery codes are
+    left; never the secret or the codes' hashes, which are of no use to anyone else
+    and would let whoever holds the export pass the second step."""
+    state = await two_factor.state_of(session, resident.id)
+    enabled = state is not None and state.enabled_at is not None
+    return {
+        "enabled_at": _iso(state.enabled_at) if state is not None else None,
+        "recovery_codes_left": (
+            await two_factor.recovery_codes_left(session, resident.id) if enabled else 0
+        ),
     }
 
 

@@ -1,13 +1,15 @@
 """All tables of a node. Importing this package registers every model on
 ``Base.metadata``, which Alembic compares against the migrations."""
 
-from node.models import contacts, federation, mail, matches, residents, vectors
+from node.models import contacts, federation, mail, matches, residents, security, vectors
 from node.models.base import Base, utcnow
 from node.models.contacts import Contact, Message, Report
 from node.models.federation import InboxActivity, OutboxActivity, Peer, PeerKey
 from node.models.mail import QueuedMail
 from node.models.matches import Suggestion, Twin
+from node.models.notifications import Notice, NoticeMail
 from node.models.residents import AccountToken, LoginSession, LoginThrottle, Profile, Resident
+from node.models.security import LoginChallenge, RecoveryCode, TwoFactor
 from node.models.vectors import (
     Pseudonym,
     PublicationState,
@@ -21,9 +23,12 @@ __all__ = [
     "Base",
     "Contact",
     "InboxActivity",
+    "LoginChallenge",
     "LoginSession",
     "LoginThrottle",
     "Message",
+    "Notice",
+    "NoticeMail",
     "OutboxActivity",
     "Peer",
     "PeerKey",
@@ -32,17 +37,20 @@ __all__ = [
     "PublicationState",
     "PublishedVector",
     "QueuedMail",
+    "RecoveryCode",
     "RemoteProfile",
     "Report",
     "Resident",
     "Suggestion",
     "Tombstone",
     "Twin",
+    "TwoFactor",
     "contacts",
     "federation",
     "mail",
     "matches",
     "residents",
+    "security",
     "utcnow",
     "vectors",
 ]

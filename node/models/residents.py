@@ -25,6 +25,9 @@ class Resident(Base):
     email_verified_at: Mapped[datetime | None]
     # When an adult declared holding the account (families, clubs, school classes).
     adult_declared_at: Mapped[datetime | None]
+    # Which notification mails the resident wants (notices on the portal come anyway).
+    notify_requests: Mapped[bool] = mapped_column(default=True)
+    notify_acceptances: Mapped[bool] = mapped_column(default=True)
     notify_messages: Mapped[bool] = mapped_column(default=True)
     pseudonym_epoch: Mapped[int] = mapped_column(default=0)
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -49,6 +52,11 @@ class LoginSession(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A coarse label ("Firefox on Linux") taken from the User-Agent at login, so that
+    # a resident can tell their sessions apart; neither the header nor an IP is kept.
+    device: Mapped[str | None] = mapped_column(String(64))
+    # When this session passed the second factor (admin pages require it).
+    second_factor_at: Mapped[datetime | None]
 
 
 class AccountToken(Base):

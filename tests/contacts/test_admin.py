@@ -32,11 +32,13 @@ from support.contacts import (
     Cities,
     act,
     add_account,
+    ask,
     the_contact,
     twin_cities,
     until_contact,
 )
 from support.federation import probe, queue, wait_for
+from support.two_factor import admin_login
 from support.web import Visitor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +123,7 @@ async def test_admin_role_is_granted_and_revoked_on_the_command_line(
 
 async def _in_contact_with_messages(cities: Cities) -> int:
     """Anna and Bruno in contact, and Bruno's rude message at Oldenburg; Anna's contact id."""
-    await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+    await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
     incoming = await until_contact(
         cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
     )
@@ -166,7 +168,7 @@ async def test_reports_are_seen_dismissed_and_lead_to_suspension(tmp_path: Path)
         assert filed.origin == "filed" and [m["body"] for m in filed.messages] == ["Tu es nulle."]
 
         async with Visitor(cities.oldenburg) as clerk:
-            assert (await clerk.login("admin@oldenburg.example")).status_code == 303
+            await admin_login(clerk, "admin@oldenburg.example")
             listing = await clerk.get("/admin/reports")
             assert f"/admin/reports/{filed.id}" in listing.text
             detail = await clerk.get(f"/admin/reports/{filed.id}")
@@ -188,7 +190,7 @@ async def test_reports_are_seen_dismissed_and_lead_to_suspension(tmp_path: Path)
         assert [m["body"] for m in received.messages] == ["Tu es nulle."]
 
         async with Visitor(cities.cholet, "fr") as clerk:
-            assert (await clerk.login("admin@cholet.example")).status_code == 303
+            await admin_login(clerk, "admin@cholet.example")
             detail = await clerk.get(f"/admin/reports/{received.id}")
             assert "Tu es nulle." in detail.text and "Il est méchant." not in detail.text
             suspended = await clerk.submit(
@@ -258,7 +260,7 @@ async def test_admin_sees_counts_peers_and_retries_or_discards_deliveries(tmp_pa
         [refused] = [row for row in await _outbox(cities.oldenburg) if row.state == "failed"]
 
         async with Visitor(cities.oldenburg) as clerk:
-            assert (await clerk.login("admin@oldenburg.example")).status_code == 303
+            await admin_login(clerk, "admin@oldenburg.example")
             overview = await clerk.get("/admin")
             assert overview.status_code == 200
             assert cities.cholet.config.actor_url in overview.text
@@ -301,10 +303,10 @@ async def test_admin_sees_what_leaves_for_each_partner_city(tmp_path: Path) -> N
             published = len((await session.scalars(select(PublishedVector))).all())
         assert published > 0
         async with Visitor(cities.cholet, "fr") as clerk:
-            assert (await clerk.login("admin@cholet.example")).status_code == 303
+            await admin_login(clerk, "admin@cholet.example")
             page = await clerk.get("/admin/privacy")
         assert page.status_code == 200
         assert cities.oldenburg.config.actor_url in page.text or "Oldenburg" in page.text
-        figures = re.search(r"Profils détenus par cette ville jumelle</dt><dd>(\d+)<", page.text)
+        figures = re.search(r"Profils détenus par cette ville jumelée</dt><dd>(\d+)<", page.text)
         assert figures is not None and int(figures.group(1)) == published
         assert "Retenus (trop rares même simplifiés)</dt><dd>0<" in page.text

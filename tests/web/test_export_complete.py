@@ -21,6 +21,7 @@ from support.contacts import (
     BRUNO_NAME,
     act,
     add_person,
+    ask,
     messages_of,
     the_contact,
     twin_cities,
@@ -78,7 +79,7 @@ async def test_export_holds_what_left_for_each_peer_and_nothing_of_a_neighbour(
 
         # Anna and Bruno get in contact, Bruno writes, Anna reports him.
         await recompute(oldenburg)
-        await act(oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(oldenburg, cities.anna, cities.bruno_actor)
         request = await until_contact(
             cholet, cities.bruno, lambda c: c.their_consent == "yes", "Anna's request at Cholet"
         )
@@ -97,7 +98,7 @@ async def test_export_holds_what_left_for_each_peer_and_nothing_of_a_neighbour(
         )
 
         # Carla, Anna's neighbour on the same node, asks Bruno too and reports him.
-        await act(oldenburg, contacts.request_contact, carla, cities.bruno_actor)
+        await ask(oldenburg, carla, cities.bruno_actor)
         carla_contact = await the_contact(oldenburg, carla)
         await act(oldenburg, reports.file_report, carla, carla_contact.id, "other", CARLA_COMMENT)
         await recompute(oldenburg)
@@ -152,7 +153,7 @@ async def test_export_lists_an_older_pseudonym_that_still_carries_a_contact(
 ) -> None:
     async with twin_cities(tmp_path) as cities:
         oldenburg, cholet = cities.oldenburg, cities.cholet
-        await act(oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(oldenburg, cities.anna, cities.bruno_actor)
         await until_contact(
             cholet, cities.bruno, lambda c: c.their_consent == "yes", "Anna's request at Cholet"
         )

@@ -25,6 +25,7 @@ from web.forms.accounts import (
 )
 from web.forms.base import text
 from web.keys import PAGE, PageState
+from web.pages import two_factor
 from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import TOO_MANY, client_of, retry_after, too_many
@@ -147,10 +148,17 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     completed = False
     if result.status == "ok" and result.resident is not None:
+        pending = await two_factor.second_step(request, result.resident, form.values["next"])
+        if pending is not None:
+            return pending
         async with db.write() as session:
             opened = await session_service.rotate_session(
-                session, state.login_session, result.resident.id
+                session,
+                state.login_session,
+                result.resident.id,
+                language=state.visitor.language if state.visitor else None,
             )
+            opened.row.device = two_factor.device_of(request)
             profile = await profiles.get_profile(session, result.resident)
             completed = bool(profile and profile.completed)
     if result.status == "wait" and result.locked_until is not None:
