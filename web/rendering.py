@@ -2,14 +2,13 @@
 
 Every page shares the same frame (portal name, city, colours, navigation, language
 switcher, footer); :func:`render` adds those to what a handler passes, in the
-visitor's language. Rendering a page that contains a form needs a CSRF token and so
-a session: for a first-time visitor one is opened here, lazily, so that requests
-that show no form (static files, the health check) never create one.
+visitor's language. Rendering a page that contains a form needs a CSRF token: a
+first-time visitor gets one here, in the signed visitor cookie (web/visitor.py),
+never in a database row.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,13 @@ import jinja2
 from aiohttp import web
 
 from matching.taxonomy import load_taxonomy
-from node.accounts import sessions as session_service
+from node.models import utcnow
 from node.runtime import appkeys
-from web import keys
-from web.i18n import NATIVE_NAMES, template_gettext
+from web import keys, notices
+from web.i18n import NATIVE_NAMES, local_time, template_gettext
+from web.visitor import new_visitor
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-PURGE_INTERVAL_SECONDS = 600.0
 
 
 def create_environment() -> jinja2.Environment:
@@ -39,6 +38,7 @@ def create_environment() -> jinja2.Environment:
     # with each render, in the visitor's language (see i18n.template_gettext).
     environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     environment.policies["ext.i18n.trimmed"] = True
+    environment.filters["local_time"] = local_time
     return environment
 
 
@@ -46,20 +46,12 @@ def page_state(request: web.Request) -> keys.PageState:
     return request[keys.PAGE]
 
 
-async def ensure_session(request: web.Request) -> keys.PageState:
-    """Open an anonymous session for a visitor who has none (for the CSRF token)."""
+def ensure_form_token(request: web.Request) -> keys.PageState:
+    """Give a visitor who has neither session nor visitor cookie a form token."""
     state = page_state(request)
-    if state.login_session is not None:
-        return state
-    config = request.app[appkeys.CONFIG]
-    housekeeping = request.app[keys.HOUSEKEEPING]
-    async with request.app[appkeys.DATABASE].write() as session:
-        if time.monotonic() - housekeeping.last_purge > PURGE_INTERVAL_SECONDS:
-            housekeeping.last_purge = time.monotonic()
-            await session_service.purge_expired_sessions(session, config.sessions)
-        opened = await session_service.open_session(session)
-    state.login_session = opened.row
-    state.new_token = opened.token
+    if state.csrf_token is None:
+        state.visitor = new_visitor(utcnow())
+        state.visitor_changed = True
     return state
 
 
@@ -70,6 +62,7 @@ def frame(request: web.Request, state: keys.PageState) -> dict[str, Any]:
         "lang": state.language,
         "portal": config.branding.portal_name,
         "city": config.node.city,
+        "time_zone": config.node.time_zone,
         "resident": state.resident,
         "csrf_token": state.csrf_token,
         "languages": [(code, NATIVE_NAMES[code]) for code in NATIVE_NAMES],
@@ -89,14 +82,16 @@ async def render(
 ) -> web.Response:
     """Render ``template`` inside the page frame.
 
-    ``with_session=False`` is for error pages: they must render even when the
-    database is the problem, so they never open a session (and show no forms).
+    ``with_session=False`` is for error pages: they show no forms, so they hand out
+    no form token.
     """
     state = page_state(request)
     if with_session:
-        state = await ensure_session(request)
+        state = ensure_form_token(request)
     environment = request.app[keys.TEMPLATES]
-    body = environment.get_template(template).render({**frame(request, state), **(context or {})})
+    unseen = await notices.unseen(request, state) if with_session else None
+    values = {**frame(request, state), "unseen": unseen, **(context or {})}
+    body = environment.get_template(template).render(values)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 

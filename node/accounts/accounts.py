@@ -323,11 +323,6 @@ async def set_language(session: AsyncSession, resident: Resident, language: str)
     resident.language = language
 
 
-async def set_notifications(session: AsyncSession, resident: Resident, enabled: bool) -> None:
-    """Whether the resident wants a mail when a message arrives."""
-    resident.notify_messages = enabled
-
-
 async def delete_account(session: UnitOfWork, resident: Resident, publisher: Publisher) -> None:
     """Delete the account and everything it owns (the caller checked the password
     with :func:`password_matches` first, outside the write).

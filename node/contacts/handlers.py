@@ -18,7 +18,7 @@ from aiohttp import web
 
 from node.contacts import _wire as wire
 from node.contacts import consent as contacts
-from node.contacts import gates, messages, remote_consent, reports
+from node.contacts import gates, messages, notices, remote_consent, reports
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
 from node.matches.state import match_settings
 from node.models import Contact
@@ -108,7 +108,8 @@ class Follows(_PairHandler):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await remote_consent.received_follow(
+        before = notices.Before.of(await contacts.pair(ctx.session, local_actor, _actor(ctx)))
+        contact = await remote_consent.received_follow(
             ctx.session,
             _base(ctx),
             resident_id,
@@ -118,6 +119,7 @@ class Follows(_PairHandler):
             remote_actor=_actor(ctx),
             moment=moment,
         )
+        await notices.consent_arrived(ctx.session, before, contact)
 
 
 class _Answers(_PairHandler):
@@ -134,7 +136,8 @@ class Accepts(_Answers):
     async def change(
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
-        await remote_consent.received_accept(
+        before = notices.Before.of(await contacts.pair(ctx.session, local_actor, _actor(ctx)))
+        contact = await remote_consent.received_accept(
             ctx.session,
             _base(ctx),
             resident_id,
@@ -143,6 +146,7 @@ class Accepts(_Answers):
             remote_actor=_actor(ctx),
             moment=moment,
         )
+        await notices.consent_arrived(ctx.session, before, contact)
 
 
 class Rejects(_Answers):
@@ -191,7 +195,12 @@ class Blocks(_PairHandler):
         self, ctx: InboxContext, resident_id: int, local_actor: str, moment: datetime
     ) -> None:
         await remote_consent.received_block(
-            ctx.session, resident_id, ctx.peer, local_actor=local_actor, remote_actor=_actor(ctx)
+            ctx.session,
+            resident_id,
+            ctx.peer,
+            local_actor=local_actor,
+            remote_actor=_actor(ctx),
+            moment=moment,
         )
 
 

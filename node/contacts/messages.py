@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.contacts import _wire as wire
+from node.contacts import notices
 from node.contacts.consent import ContactError, contact_of, is_mutual
 from node.federation import outbox
 from node.models import Contact, Message, Resident, utcnow
@@ -65,11 +66,6 @@ async def send_message(
     return message
 
 
-@dataclass(frozen=True, slots=True)
-class MailPending:
-    """A stored message waits for its notification mail: the mailer should look now."""
-
-
 async def received_message(
     session: UnitOfWork,
     contact: Contact,
@@ -105,8 +101,7 @@ async def received_message(
     except IntegrityError:
         return None
     contact.updated_at = utcnow()
-    if wants_mail:
-        session.record(MailPending())
+    await notices.message_arrived(session, contact)
     return message
 
 
@@ -119,7 +114,8 @@ class Conversation:
 async def conversation(
     session: AsyncSession, resident: Resident, contact_id: int, *, mark_read: bool = True
 ) -> Conversation:
-    """The messages of one contact, oldest first; reading them marks them read."""
+    """The messages of one contact, oldest first; reading them marks them read (and
+    the notices of the contact seen)."""
     contact = await contact_of(session, resident, contact_id)
     messages = (
         await session.scalars(
@@ -128,6 +124,8 @@ async def conversation(
             .order_by(Message.created_at, Message.id)
         )
     ).all()
+    if mark_read:
+        await notices.conversation_seen(session, resident.id, contact.id)
     if mark_read and any(m.read_at is None for m in messages):
         now = utcnow()
         await session.execute(

@@ -1,5 +1,6 @@
 """Contacts as one feature: the inbox handlers of the consent, reveal, message and
-report activities, and the worker that mails residents about new messages.
+report activities, and the worker that mails residents about their notices (new
+requests, acceptances, messages) and reminds them of unanswered requests.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 from aiohttp import web
 
 from node.contacts import handlers
-from node.contacts.messages import MailPending
+from node.contacts.notices import MailPending
 from node.contacts.notification_worker import NOTIFY_WAKE, NotificationWorker
 from node.runtime import appkeys
 

@@ -147,7 +147,8 @@ async def test_a_whole_journey_logs_no_personal_text(
         YANN_MESSAGE,
         *subjects,
     ]
-    assert len(subjects) == 5  # confirmation, reset, changed, a notification on each side
+    # confirmation, reset, changed; the request, the acceptance, a message on each side
+    assert len(subjects) == 7
     assert len(caplog.records) > 50
     found = [
         (record.name, record.msg, marker)

@@ -20,14 +20,18 @@ class LanguageForm(Form):
         return self
 
 
+# One switch per kind of notification mail (notices on the portal come anyway).
+NOTIFICATION_SWITCHES = ("notify_requests", "notify_acceptances", "notify_messages")
+
+
 class PreferencesForm(Form):
-    fields = ("language", "notify_messages", "paused")
+    fields = ("language", *NOTIFICATION_SWITCHES, "paused")
 
     def parse(self, data: FormData) -> PreferencesForm:
         language = text(data, "language")
         self.values = {
             "language": language,
-            "notify_messages": checked(data, "notify_messages"),
+            **{name: checked(data, name) for name in NOTIFICATION_SWITCHES},
             "paused": checked(data, "paused"),
         }
         if language not in LANGUAGES:

@@ -10,15 +10,17 @@ from aiohttp import web
 from node.accounts import accounts
 from node.accounts import export as data_export
 from node.accounts import sessions as session_service
+from node.contacts import notices
 from node.models import utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
 from node.vectors import publication as vector_publication
 from node.vectors.appkeys import PUBLISHER
 from web.access import require_resident, resident_in
-from web.forms.settings import DeleteAccountForm, PreferencesForm
+from web.forms.settings import NOTIFICATION_SWITCHES, DeleteAccountForm, PreferencesForm
 from web.i18n import NATIVE_NAMES
 from web.keys import PAGE
+from web.pages.contacts import blocked_context
 from web.rendering import redirect, render
 from web.routing import page
 
@@ -42,7 +44,7 @@ async def _settings_page(
             state.translator,
             {
                 "language": resident.language or state.language,
-                "notify_messages": resident.notify_messages,
+                **{name: getattr(resident, name) for name in NOTIFICATION_SWITCHES},
                 "paused": bool(profile and profile.paused),
             },
         )
@@ -53,6 +55,7 @@ async def _settings_page(
         "saved": "saved" in request.query,
         "pseudonym_reset": "pseudonym" in request.query,
     }
+    context.update(await blocked_context(request))
     return await render(request, "settings/index.html", context, status=status)
 
 
@@ -72,7 +75,12 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
     async with request.app[appkeys.DATABASE].write() as session:
         attached = await resident_in(session, resident)
         await accounts.set_language(session, attached, form.values["language"])
-        await accounts.set_notifications(session, attached, form.values["notify_messages"])
+        notices.set_preferences(
+            attached,
+            requests=form.values["notify_requests"],
+            acceptances=form.values["notify_acceptances"],
+            messages=form.values["notify_messages"],
+        )
         await profiles.set_paused(session, attached, form.values["paused"], request.app[PUBLISHER])
         if state.login_session is not None:
             await session_service.set_session_language(
