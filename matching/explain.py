@@ -46,7 +46,7 @@ _WORDING: dict[str, _Wording] = {
     ),
     "de": _Wording(
         colon=": ",
-        both="ihr beide",
+        both="Sie beide",  # formal, as everywhere on the German pages
         related="verwandte Interessen",
         one_language="gemeinsame Sprache",
         many_languages="gemeinsame Sprachen",
@@ -55,8 +55,8 @@ _WORDING: dict[str, _Wording] = {
         nothing="Auf dem Papier noch nichts gemeinsam.",
     ),
     "fr": _Wording(
-        # French typography: a no-break space before the colon.
-        colon="\u00a0: ",
+        # French typography: a narrow no-break space before the colon.
+        colon="\u202f: ",
         both="vous deux",
         related="centres d'intérêt proches",
         one_language="langue commune",

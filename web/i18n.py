@@ -8,15 +8,18 @@ and on the account once logged in), else what their browser asks for
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.core import negotiate_locale
+from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from node.models import LoginSession, Resident
-from node.runtime.i18n import LANGUAGES, Translator
+from node.models import Resident
+from node.runtime.i18n import LANGUAGES, Translator, elide
 
 # Each language named in itself, for the language switcher.
 NATIVE_NAMES = {"de": "Deutsch", "fr": "Français", "en": "English"}
@@ -47,17 +50,15 @@ def parse_accept_language(header: str) -> list[str]:
 
 
 def negotiate(
-    login_session: LoginSession | None,
+    chosen: str | None,
     resident: Resident | None,
     accept_language: str,
     default: str,
 ) -> str:
-    for chosen in (
-        login_session.language if login_session else None,
-        resident.language if resident else None,
-    ):
-        if chosen in LANGUAGES:
-            return chosen
+    """``chosen`` is the choice remembered in the session or the visitor cookie."""
+    for candidate in (chosen, resident.language if resident else None):
+        if candidate in LANGUAGES:
+            return candidate
     preferred = parse_accept_language(accept_language)
     negotiated = negotiate_locale(preferred, list(LANGUAGES), sep="-") if preferred else None
     return negotiated if negotiated in LANGUAGES else default
@@ -70,7 +71,7 @@ def template_gettext(translator: Translator) -> dict[str, Callable[..., Any]]:
 
     @pass_context
     def gettext(context: Context, message: str, **variables: Any) -> str:
-        text = translator.gettext(message)
+        text = elide(translator.language, translator.gettext(message), variables)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - catalogue text is ours; values get escaped
         return text % variables
@@ -78,9 +79,25 @@ def template_gettext(translator: Translator) -> dict[str, Callable[..., Any]]:
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
         variables.setdefault("num", num)
-        text = translator.ngettext(singular, plural, num)
+        text = elide(translator.language, translator.ngettext(singular, plural, num), variables)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - catalogue text is ours; values get escaped
         return text % variables
 
     return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
+
+
+@pass_context
+def local_time(context: Context, moment: datetime | None) -> str:
+    """A stored (UTC) moment in the node's time zone (``node.time_zone``), written the
+    way the reader's language writes a date with its time: "01.12.2026, 19:05",
+    "1 déc. 2026, 19:05", "Dec 1, 2026, 7:05 PM". Nobody has to convert from UTC."""
+    if moment is None:
+        return "–"
+    zone = ZoneInfo(context.get("time_zone") or "UTC")
+    language = context.get("lang") or "en"
+    local = moment.astimezone(zone)
+    date = format_date(local, "medium", locale=language)
+    time = format_time(local, "short", tzinfo=zone, locale=language)
+    pattern = str(get_datetime_format("medium", locale=language))  # "{1}, {0}": date, time
+    return pattern.replace("{1}", date).replace("{0}", time)

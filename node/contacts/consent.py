@@ -5,7 +5,8 @@ transaction.
 The resident's side (``request_contact``, ``answer_request``, ``withdraw``,
 ``block``) sends ``Follow``, ``Accept`` / ``Reject``, ``Undo`` (or ``Reject`` after
 having accepted) and ``Block``; the peer's side is :mod:`node.contacts.remote_consent`.
-Declining, withdrawing, blocking and leaving end a pair for good.
+Declining, withdrawing and leaving end a pair for good; a block lasts until the
+blocker lifts it (``unblock``), which sends nothing and restores nothing.
 
 The moment both sides say yes, this node reveals its resident to the other (the
 ``Update`` of the contact-scoped ``Person``), once; nothing personal is sent before.
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocabulary import Reject, Undo
-from matching.gates import DEFAULT_KIND_GATES, KindGates
+from matching.gates import KindGates
 from node import pseudonyms
 from node.contacts import _wire as wire
 from node.contacts import gates
@@ -195,7 +196,7 @@ async def request_contact(
     resident: Resident,
     remote_actor: str,
     *,
-    kind_gates: KindGates = DEFAULT_KIND_GATES,
+    kind_gates: KindGates,
 ) -> Contact:
     """Ask a suggested peer resident for contact (``Follow``); mutual at once if they
     asked first. Asking again changes nothing.
@@ -303,6 +304,36 @@ async def block(session: UnitOfWork, base_url: str, resident: Resident, contact_
     contact.blocked_by_me = True
     contact.updated_at = now
     return contact
+
+
+async def unblock(session: UnitOfWork, resident: Resident, contact_id: int) -> Contact:
+    """Lift the resident's own block. The contact does not come back: the pair starts
+    afresh, as if nobody had asked yet, except that a no the other had said stays
+    final. Nothing is sent, so the other learns neither of the block nor of its end;
+    their node lifts its side only when this resident asks again (a ``Follow`` newer
+    than the ``Block``, see :func:`node.contacts.remote_consent.received_follow`).
+    Until then only this resident can start a new request."""
+    contact = await contact_of(session, resident, contact_id)
+    if not contact.blocked_by_me:
+        raise ContactError("not_blocked")
+    now = utcnow()
+    contact.blocked_by_me = False
+    _set_mine(contact, CONSENT_NONE, now)
+    contact.my_follow_id = None
+    if contact.their_consent == CONSENT_YES:
+        contact.their_consent = CONSENT_NONE
+        contact.their_follow_id = None
+    forget_reveal(contact)
+    return contact
+
+
+def forget_reveal(contact: Contact) -> None:
+    """A pair that starts afresh: no mutual moment, and the other's name and about-text
+    (revealed for the contact that ended) are dropped; a new mutual yes reveals anew."""
+    contact.mutual_since = None
+    contact.their_name = None
+    contact.their_about = None
+    contact.revealed_at = None
 
 
 def _require_open(contact: Contact) -> None:

@@ -13,7 +13,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.contacts import _wire as wire
-from node.contacts.consent import ENDED_CONSENTS, is_closed, pair_or_new, reveal_if_mutual
+from node.contacts.consent import (
+    ENDED_CONSENTS,
+    forget_reveal,
+    is_closed,
+    pair_or_new,
+    reveal_if_mutual,
+)
 from node.models import Contact, Message, Peer, utcnow
 from node.models.contacts import CONSENT_DECLINED, CONSENT_NONE, CONSENT_WITHDRAWN, CONSENT_YES
 from node.retention import erasure
@@ -44,7 +50,9 @@ async def received_follow(
     moment: datetime,
 ) -> Contact:
     contact = await pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
-    if is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
+    if _lifted_block(contact, moment):
+        _reopen(contact)
+    elif is_closed(contact) or contact.their_consent in ENDED_CONSENTS:
         return contact  # ended pairs stay ended; an Undo that came first wins
     if contact.their_consent == CONSENT_YES and contact.their_follow_id == follow_id:
         return contact
@@ -117,13 +125,49 @@ async def received_undo(
     return contact
 
 
+def _lifted_block(contact: Contact, moment: datetime) -> bool:
+    """A request from a peer resident who had blocked this side, written after the
+    block: they lifted it (unblocking sends nothing of its own) and ask afresh."""
+    return (
+        contact.blocked_by_them
+        and not contact.blocked_by_me
+        and contact.remote_deleted_at is None
+        and contact.left_at is None
+        and _newer(contact, moment)
+    )
+
+
+def _reopen(contact: Contact) -> None:
+    """The pair starts afresh, as on the blocker's node: this side's earlier yes no
+    longer counts (a no stays final), and the names are exchanged anew."""
+    contact.blocked_by_them = False
+    if contact.my_consent == CONSENT_YES:
+        contact.my_consent = CONSENT_NONE
+        contact.my_follow_id = None
+    contact.their_consent = CONSENT_NONE
+    contact.their_follow_id = None
+    forget_reveal(contact)
+
+
 async def received_block(
-    session: AsyncSession, resident_id: int, peer: Peer, *, local_actor: str, remote_actor: str
+    session: AsyncSession,
+    resident_id: int,
+    peer: Peer,
+    *,
+    local_actor: str,
+    remote_actor: str,
+    moment: datetime,
 ) -> Contact:
+    """The peer resident blocks. The block's time is kept as their side's latest (the
+    peer's clock), so that only a request written after it lifts it, and a block that
+    arrives after such a request is recognised as the older one and changes nothing."""
     contact = await pair_or_new(session, resident_id, peer.id, local_actor, remote_actor)
+    if contact.their_consent_at is not None and moment <= contact.their_consent_at:
+        return contact
+    contact.their_consent_at = moment
     if not contact.blocked_by_them:
         contact.blocked_by_them = True
-        contact.updated_at = utcnow()
+    contact.updated_at = utcnow()
     return contact
 
 

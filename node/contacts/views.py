@@ -22,7 +22,16 @@ from matching.taxonomy import load_taxonomy
 from node.contacts.consent import standing, still_open
 from node.contacts.messages import unread_counts
 from node.matches.state import MatchingState
-from node.models import Contact, Message, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
+from node.models import (
+    Contact,
+    Message,
+    Peer,
+    PublishedVector,
+    RemoteProfile,
+    Resident,
+    Suggestion,
+    Twin,
+)
 from node.vectors.stored import stored_profile
 
 
@@ -189,6 +198,61 @@ async def contact_list(session: AsyncSession, resident: Resident) -> list[Contac
     return await _views(
         session, resident, Contact.mutual_since.is_not(None), "en", with_summary=False
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAs:
+    """The other side of a pair as the resident knows them: by the name their contact
+    revealed, or else only by what the anonymous profile says (``summary``) and the
+    partner city (``city``, None before its name is known). Never more than consent
+    revealed: a name appears only if the other sent it."""
+
+    contact: Contact
+    city: str | None
+    summary: PairSummary | None
+
+    @property
+    def id(self) -> int:
+        return self.contact.id
+
+
+async def _known_as(
+    session: AsyncSession, resident: Resident, contact: Contact, city: str | None, lang: str
+) -> KnownAs:
+    about = (
+        None if contact.their_name else await summary(session, resident, contact.remote_actor, lang)
+    )
+    return KnownAs(contact=contact, city=city, summary=about)
+
+
+async def known_as(
+    session: AsyncSession, resident: Resident, contact_id: int, lang: str
+) -> KnownAs | None:
+    """One of the resident's own pairs (None for anyone else's, or none at all)."""
+    row = (
+        await session.execute(
+            select(Contact, Peer.name)
+            .join(Peer, Peer.id == Contact.peer_id)
+            .where(Contact.id == contact_id, Contact.resident_id == resident.id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return await _known_as(session, resident, row[0], row[1], lang)
+
+
+async def blocked_list(session: AsyncSession, resident: Resident, lang: str) -> list[KnownAs]:
+    """Everyone the resident blocked, newest first (for the settings, to unblock)."""
+    rows = (
+        await session.execute(
+            select(Contact, Peer.name)
+            .join(Peer, Peer.id == Contact.peer_id)
+            .where(Contact.resident_id == resident.id, Contact.blocked_by_me.is_(True))
+            .order_by(Contact.updated_at.desc(), Contact.id.desc())
+            .limit(500)
+        )
+    ).all()
+    return [await _known_as(session, resident, contact, city, lang) for contact, city in rows]
 
 
 async def open_request_count(session: AsyncSession, resident: Resident) -> int:

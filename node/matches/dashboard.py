@@ -1,31 +1,40 @@
 """What a resident's start page can honestly say about where things stand.
 
 The twin search depends on things the resident cannot see: whether partner cities
-are configured, whether their data has arrived, whether matching has run. The
-dashboard states each of them plainly instead of showing an empty list that looks
-like "nobody matches you".
+are configured and actually connected, whether their data has arrived, whether
+matching has run. The dashboard states each of them plainly instead of showing an
+empty list that looks like "nobody matches you", and every number says what it
+counts: the twin apart from the other suggestions, and only the partner profiles of
+the resident's own kind (the only ones a twin can come from).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.models import Peer, Profile, RemoteProfile, Resident, Suggestion, Twin
+from node.matches.partners import PartnerCity, partner_cities
+from node.models import Profile, RemoteProfile, Resident, Suggestion, Twin
 
 
 @dataclass(frozen=True, slots=True)
 class DashboardState:
     profile_complete: bool
     paused: bool
-    peers: int
-    peer_names: tuple[str, ...]
+    partners: Sequence[PartnerCity]
     partner_profiles: int
+    """Profiles of the resident's kind received from partner cities."""
     twins: int
     suggestions: int
+    """Suggestions besides the twin(s)."""
+
+    @property
+    def peers(self) -> int:
+        return len(self.partners)
 
     @property
     def waiting_for_partner_data(self) -> bool:
@@ -34,19 +43,26 @@ class DashboardState:
 
 async def dashboard_state(session: AsyncSession, resident: Resident) -> DashboardState:
     profile = await session.get(Profile, resident.id)
-    peer_rows = (await session.execute(select(Peer.name, Peer.actor_url))).all()
+    twins = select(Twin.remote_profile_id).where(Twin.resident_id == resident.id)
     return DashboardState(
         profile_complete=bool(profile and profile.completed),
         paused=bool(profile and profile.paused),
-        peers=len(peer_rows),
-        peer_names=tuple(sorted(name or url for name, url in peer_rows)),
-        partner_profiles=await _count(session, select(func.count(RemoteProfile.id))),
+        partners=await partner_cities(session),
+        partner_profiles=await _count(
+            session,
+            select(func.count(RemoteProfile.id)).where(
+                RemoteProfile.vector["kind"].as_string() == resident.kind
+            ),
+        ),
         twins=await _count(
             session, select(func.count(Twin.id)).where(Twin.resident_id == resident.id)
         ),
         suggestions=await _count(
             session,
-            select(func.count(Suggestion.id)).where(Suggestion.resident_id == resident.id),
+            select(func.count(Suggestion.id)).where(
+                Suggestion.resident_id == resident.id,
+                Suggestion.remote_profile_id.not_in(twins),
+            ),
         ),
     )
 

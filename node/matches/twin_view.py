@@ -22,7 +22,8 @@ from matching.languages import load_languages
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.taxonomy import load_taxonomy
-from node.models import Peer, Profile, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
+from node.matches.partners import Connection, PartnerCity, partner_cities
+from node.models import Profile, PublishedVector, RemoteProfile, Resident, Suggestion, Twin
 from node.vectors.stored import stored_profile
 
 State = Literal["incomplete", "paused", "no_peers", "withheld", "ready"]
@@ -52,7 +53,9 @@ class MatchView:
 
 @dataclass(frozen=True, slots=True)
 class PeerView:
-    name: str
+    name: str | None
+    """The partner city's name (None before its actor was first fetched)."""
+    connection: Connection
     profiles_arrived: bool
     twins: tuple[MatchView, ...]
     suggestions: tuple[MatchView, ...]
@@ -70,29 +73,30 @@ async def twin_overview(session: AsyncSession, resident: Resident, lang: str) ->
         return TwinOverview("incomplete", ())
     if profile.paused:
         return TwinOverview("paused", ())
-    peers = (await session.scalars(select(Peer).order_by(Peer.name, Peer.id))).all()
-    if not peers:
+    partners = await partner_cities(session)
+    if not partners:
         return TwinOverview("no_peers", ())
     published = await session.get(PublishedVector, resident.id)
     if published is None:
         return TwinOverview("withheld", ())
     viewer = stored_profile(published.vector, _VIEWER)
     views = []
-    for peer in peers:
-        views.append(await _peer_view(session, resident, peer, viewer, lang))
+    for partner in partners:
+        views.append(await _peer_view(session, resident, partner, viewer, lang))
     return TwinOverview("ready", tuple(views))
 
 
 async def _peer_view(
     session: AsyncSession,
     resident: Resident,
-    peer: Peer,
+    partner: PartnerCity,
     viewer: InterestProfile,
     lang: str,
 ) -> PeerView:
+    peer_id = partner.peer_id
     arrived = (
         await session.scalar(
-            select(RemoteProfile.id).where(RemoteProfile.peer_id == peer.id).limit(1)
+            select(RemoteProfile.id).where(RemoteProfile.peer_id == peer_id).limit(1)
         )
         is not None
     )
@@ -100,7 +104,7 @@ async def _peer_view(
         await session.execute(
             select(Twin.score, RemoteProfile)
             .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
-            .where(Twin.resident_id == resident.id, Twin.peer_id == peer.id)
+            .where(Twin.resident_id == resident.id, Twin.peer_id == peer_id)
             .order_by(Twin.score.desc(), RemoteProfile.actor_url)
         )
     ).all()
@@ -108,14 +112,14 @@ async def _peer_view(
         await session.execute(
             select(Suggestion.score, RemoteProfile)
             .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
-            .where(Suggestion.resident_id == resident.id, Suggestion.peer_id == peer.id)
+            .where(Suggestion.resident_id == resident.id, Suggestion.peer_id == peer_id)
             .order_by(Suggestion.rank)
         )
     ).all()
     twins = {remote.actor_url for _score, remote in twin_rows}
-    name = peer.name or peer.actor_url.removesuffix("/actor")
     return PeerView(
-        name=name,
+        name=partner.name,
+        connection=partner.connection,
         profiles_arrived=arrived,
         twins=_views(twin_rows, viewer, lang, twin=True),
         suggestions=_views(

@@ -13,9 +13,11 @@ different times and in any order:
   said no, so the outcome does not depend on the order of arrival: an ``Undo`` that
   overtook its ``Follow`` stays in force when the ``Follow`` arrives late;
   ``their_consent_at`` is the time the peer wrote on the activity that set their side;
-* a block (``blocked_by_me`` / ``blocked_by_them``) ends the pair for good, as does
-  the other's departure (``remote_deleted_at``) or this side's pseudonym actor being
-  deleted (``left_at``: the resident was suspended; the peer dropped the pair). A pause
+* a block (``blocked_by_me`` / ``blocked_by_them``) ends the pair until the blocker
+  lifts it (the pair then starts afresh; ``their_consent_at`` also keeps the time of
+  the peer's ``Block``); the other's departure (``remote_deleted_at``) or this side's
+  pseudonym actor being deleted (``left_at``: the resident was suspended; the peer
+  dropped the pair) end it for good. A pause
   or a pseudonym reset withdraws only the vector: contacts go on.
 
 Consent is mutual while both sides say ``yes`` and none of the endings applies; only

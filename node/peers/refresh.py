@@ -120,6 +120,8 @@ class PeerRefresher:
             if peer is None:
                 return False
             apply_actor(peer, actor, now)
+            if (peer.last_error or "").startswith("actor fetch:"):
+                peer.last_error = None  # reached again: the failed fetch is over
             allowed = set(peer.config_fingerprints)
             await repo.pin(
                 session,

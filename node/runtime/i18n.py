@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gettext as stdlib_gettext
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,42 @@ class Translator:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
+
+
+_VOWELS = frozenset("aeiouàâäéèêëîïôöùûüæœ")
+_ELIDED_BEFORE = re.compile(r"\bde %\((\w+)\)s")
+
+
+def _elides(word: str) -> bool:
+    """Whether French "de" becomes "d'" before ``word``: a vowel, or a "y" that is one
+    (Yves, not Yann). An "h" is left alone: which ones are mute cannot be told."""
+    head = word[:2].lower()
+    if not head:
+        return False
+    if head[0] == "y":
+        return len(head) == 2 and head[1] not in _VOWELS
+    return head[0] in _VOWELS
+
+
+def elide(language: str, text: str, values: Mapping[str, object]) -> str:
+    """``text`` with French elision prepared for ``values``: "de %(name)s" becomes
+    "d'%(name)s" when the name begins with a vowel ("d'Anke", "d'Oldenburg"), which a
+    translation cannot know in advance. Fill in the values afterwards (``%``)."""
+    if language != "fr":
+        return text
+
+    def before(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        if isinstance(value, str) and _elides(value):
+            return f"d'%({match.group(1)})s"
+        return match.group(0)
+
+    return _ELIDED_BEFORE.sub(before, text)
+
+
+def fill(language: str, text: str, values: Mapping[str, object]) -> str:
+    """``text % values`` in ``language``, elided where French wants it."""
+    return elide(language, text, values) % values
 
 
 class Catalogues:

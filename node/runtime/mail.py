@@ -35,7 +35,7 @@ from typing import Protocol
 from node.models import utcnow
 from node.runtime.config import Config
 from node.runtime.files import private_directory, write_private
-from node.runtime.i18n import N_, Catalogues
+from node.runtime.i18n import N_, Catalogues, fill
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,8 @@ class Mailer:
             "base_url": self.config.node.base_url,
             **values,
         }
-        subject = translator.gettext(kind.subject) % params
-        body = translator.gettext(kind.body) % params
+        subject = fill(translator.language, translator.gettext(kind.subject), params)
+        body = fill(translator.language, translator.gettext(kind.body), params)
         signature = translator.gettext(SIGNATURE) % params
         return Mail(
             to=to,

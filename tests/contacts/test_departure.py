@@ -27,6 +27,7 @@ from support.contacts import (
     BRUNO_NAME,
     act,
     add_person,
+    ask,
     contacts_of,
     hand_made,
     messages_of,
@@ -50,7 +51,7 @@ from support.web import PASSWORD, Visitor
 
 async def test_deleted_account_reaches_the_peer_when_it_returns(tmp_path: Path) -> None:
     async with twin_cities(tmp_path) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )
@@ -120,7 +121,7 @@ async def test_deleted_account_reaches_the_peer_when_it_returns(tmp_path: Path) 
 
 async def _mutual_with_messages(cities, oldenburg, cholet) -> tuple[int, int]:
     """Anna and Bruno in mutual contact, one message each way; their contact ids."""
-    await act(oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+    await ask(oldenburg, cities.anna, cities.bruno_actor)
     incoming = await until_contact(cholet, cities.bruno, lambda c: c.their_consent == "yes", "ask")
     await act(cholet, contacts.answer_request, cities.bruno, incoming.id, accept=True)
     mine = await until_contact(oldenburg, cities.anna, lambda c: c.their_name == BRUNO_NAME, "yes")

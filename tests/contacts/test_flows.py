@@ -15,6 +15,7 @@ from support.contacts import (
     BRUNO,
     BRUNO_NAME,
     act,
+    ask,
     messages_of,
     the_contact,
     twin_cities,
@@ -123,8 +124,8 @@ async def test_request_accept_reveal_and_write_both_ways(tmp_path: Path) -> None
 
 async def test_both_ask_and_the_contact_is_mutual_at_once(tmp_path: Path) -> None:
     async with twin_cities(tmp_path, pages=False) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
-        await act(cities.cholet, contacts.request_contact, cities.bruno, cities.anna_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
+        await ask(cities.cholet, cities.bruno, cities.anna_actor)
         at_oldenburg = await until_contact(
             cities.oldenburg, cities.anna, lambda c: c.their_name == BRUNO_NAME, "reveal"
         )
@@ -141,7 +142,7 @@ async def test_both_ask_and_the_contact_is_mutual_at_once(tmp_path: Path) -> Non
 
 async def test_no_means_no_and_nothing_is_revealed(tmp_path: Path) -> None:
     async with twin_cities(tmp_path, pages=False) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )
@@ -162,7 +163,7 @@ async def test_no_means_no_and_nothing_is_revealed(tmp_path: Path) -> None:
             else:
                 raise AssertionError("a message was sent without consent")
         try:
-            await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+            await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         except ContactError as exc:
             assert exc.code == "ended"
         else:
@@ -174,7 +175,7 @@ async def test_withdrawing_ends_the_contact_on_both_nodes(tmp_path: Path) -> Non
         twin_cities(tmp_path) as cities,
         Visitor(cities.oldenburg) as anna,
     ):
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )
@@ -204,9 +205,7 @@ async def test_withdrawing_ends_the_contact_on_both_nodes(tmp_path: Path) -> Non
 
 async def test_a_request_can_be_withdrawn_before_the_answer(tmp_path: Path) -> None:
     async with twin_cities(tmp_path, pages=False) as cities:
-        asked = await act(
-            cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor
-        )
+        asked = await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         await until_contact(cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "req")
         await act(cities.oldenburg, contacts.withdraw, cities.anna, asked.id)
         theirs = await until_contact(
@@ -225,7 +224,7 @@ async def test_blocking_takes_effect_on_both_nodes(tmp_path: Path) -> None:
         twin_cities(tmp_path) as cities,
         Visitor(cities.cholet, "fr") as bruno,
     ):
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )

@@ -28,6 +28,7 @@ from node.vectors.appkeys import PUBLISHER
 from support.contacts import (
     Cities,
     act,
+    ask,
     contacts_of,
     hand_made,
     post_as,
@@ -164,7 +165,7 @@ async def test_the_sending_node_refuses_a_request_that_fails_a_gate(tmp_path: Pa
 
         # Two persons without a language to talk in: refused the same way.
         try:
-            await act(oldenburg, contacts.request_contact, gated.dora, gated.claude_actor)
+            await ask(oldenburg, gated.dora, gated.claude_actor)
         except ContactError as exc:
             assert exc.code == "not_a_match"
         else:
@@ -174,7 +175,7 @@ async def test_the_sending_node_refuses_a_request_that_fails_a_gate(tmp_path: Pa
 
         # A pair that passes the gates is asked as before.
         cities = gated.cities
-        await act(oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(oldenburg, cities.anna, cities.bruno_actor)
         assert [f["object"] for f in await queued_follows(oldenburg)] == [cities.bruno_actor]
 
 

@@ -21,6 +21,7 @@ from support.contacts import (
     BRUNO_NAME,
     Cities,
     act,
+    ask,
     twin_cities,
     until_contact,
 )
@@ -70,7 +71,7 @@ def carrying(documents: list[dict], marker: str) -> list[dict]:
 
 async def test_names_cross_only_after_mutual_consent(tmp_path: Path) -> None:
     async with twin_cities(tmp_path, pages=False, bruno_shows_about=False) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )

@@ -7,16 +7,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from node.contacts import consent as contacts
 from node.models import Report
 from node.runtime import appkeys
-from support.contacts import ANNA, act, the_contact, twin_cities
+from support.contacts import ANNA, ask, the_contact, twin_cities
 from support.web import Visitor
 
 
 async def test_a_report_comment_is_stored_without_control_characters(tmp_path: Path) -> None:
     async with twin_cities(tmp_path) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         mine = await the_contact(cities.oldenburg, cities.anna)
         async with Visitor(cities.oldenburg) as anna:
             assert (await anna.login(ANNA)).status_code == 303

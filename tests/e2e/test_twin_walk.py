@@ -242,7 +242,7 @@ async def find_twin_and_ask(walk: Walk, oldenburg: RunningNode) -> None:
 
     await walk.until(oldenburg.url + "/twin", twin_shown, "the twin in Cholet")
     explanation = await twin_card.inner_text()
-    assert "ihr beide" in explanation.lower()  # the reason, in German
+    assert "sie beide" in explanation.lower()  # the reason, in German (formal)
     assert "Chor" in explanation and "Radfahren" in explanation
     assert "Tandem" in explanation  # Deutsch ⇄ Französisch
     await walk.shot("twin-with-explanation")

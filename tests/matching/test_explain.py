@@ -52,7 +52,7 @@ def test_english() -> None:
 
 def test_german() -> None:
     assert explain(ANNA, CLAIRE, "de", **VOCABULARY).text == (
-        "Ihr beide: Chor, Radfahren · verwandte Interessen: Essen & Kochen"
+        "Sie beide: Chor, Radfahren · verwandte Interessen: Essen & Kochen"
         " · gemeinsame Sprache: Englisch · Tandem: Deutsch ⇄ Französisch"
         " · gleiches Berufsfeld: Lehrkräfte"
     )
@@ -61,9 +61,9 @@ def test_german() -> None:
 def test_french_with_french_typography() -> None:
     explanation = explain(CLAIRE, ANNA, "fr", **VOCABULARY)
     assert explanation.text == (
-        "Vous deux\u00a0: chorale, vélo · centres d'intérêt proches\u00a0: cuisine & gastronomie"
-        " · langue commune\u00a0: anglais · tandem\u00a0: français ⇄ allemand"
-        " · même domaine\u00a0: Spécialistes de l'enseignement"
+        "Vous deux\u202f: chorale, vélo · centres d'intérêt proches\u202f: cuisine & gastronomie"
+        " · langue commune\u202f: anglais · tandem\u202f: français ⇄ allemand"
+        " · même domaine\u202f: Spécialistes de l'enseignement"
     )
     # From Claire's side the tandem reads the other way round: she offers French.
     assert explanation.tandems == (("français", "allemand"),)
@@ -93,7 +93,7 @@ def test_empty_parts_are_left_out_and_the_first_is_capitalised() -> None:
     b = InterestProfile(id="b", kind="person", languages={"en": "native", "es": "B2"})
     assert explain(a, b, "en", **VOCABULARY).text == "You speak: English, Spanish"
     assert explain(a, b, "de", **VOCABULARY).text == "Gemeinsame Sprachen: Englisch, Spanisch"
-    assert explain(a, b, "fr", **VOCABULARY).text == "Langues communes\u00a0: anglais, espagnol"
+    assert explain(a, b, "fr", **VOCABULARY).text == "Langues communes\u202f: anglais, espagnol"
 
 
 def test_languages_below_b1_are_not_common() -> None:

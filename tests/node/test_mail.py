@@ -34,7 +34,7 @@ async def test_file_backend_writes_one_eml_per_mail(tmp_path: Path) -> None:
     first = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert first["To"] == "anne@example.fr"
     assert first["From"] == "MonJumeau Cholet <noreply@monjumeau.example>"
-    assert first["Subject"] == "MonJumeau : choisissez un nouveau mot de passe"
+    assert first["Subject"] == "MonJumeau\u202f: choisissez un nouveau mot de passe"
     text = first.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Bonjour Anne" in text and "http://x/r?token=t" in text and "60 minutes" in text
     assert "le portail du jumelage de Cholet" in text

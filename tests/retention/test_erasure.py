@@ -24,6 +24,7 @@ from support.contacts import (
     act,
     add_account,
     add_person,
+    ask,
     messages_of,
     twin_cities,
     until_contact,
@@ -130,7 +131,7 @@ async def test_a_deleted_account_leaves_no_byte_on_either_node(
             )
 
         await wait_for(exchanged, what="vectors exchanged")
-        await act(oldenburg, contacts.request_contact, zoe, yann_actor)
+        await ask(oldenburg, zoe, yann_actor)
         asked = await until_contact(cholet, yann, lambda c: c.their_consent == "yes", "request")
         await act(cholet, contacts.answer_request, yann, asked.id, accept=True)
         mine = await until_contact(oldenburg, zoe, lambda c: c.their_name == YANN_NAME, "reveal")
@@ -204,7 +205,7 @@ async def test_closed_reports_lose_their_copies_open_ones_keep_them(tmp_path: Pa
     her account, the closed report keeps its reason and dates but no copy of what she
     wrote nor Bruno's comment; the open case keeps both until an admin closes it."""
     async with twin_cities(tmp_path, pages=False) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         asked = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request"
         )

@@ -19,7 +19,7 @@ from node.runtime import appkeys
 from node.runtime.config import ConfigError, Retention, config_from_mapping
 from node.runtime.db import Database
 from node.runtime.mail import Mail, mail_file_name
-from support.contacts import act, post_as, the_contact, twin_cities, until_contact
+from support.contacts import act, ask, post_as, the_contact, twin_cities, until_contact
 from support.federation import wait_for
 from support.nodes import node_document
 from support.templates import migrated_database
@@ -183,7 +183,7 @@ async def test_a_purged_activity_redelivered_is_acknowledged_and_not_applied_aga
     tmp_path: Path,
 ) -> None:
     async with twin_cities(tmp_path, pages=False) as cities:
-        await act(cities.oldenburg, contacts.request_contact, cities.anna, cities.bruno_actor)
+        await ask(cities.oldenburg, cities.anna, cities.bruno_actor)
         incoming = await until_contact(
             cities.cholet, cities.bruno, lambda c: c.their_consent == "yes", "request at Cholet"
         )

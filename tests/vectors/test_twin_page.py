@@ -67,13 +67,13 @@ async def test_the_twin_page_in_german_and_french(tmp_path: Path) -> None:
             french = (await jeanne.get("/twin")).text
 
         assert "Ihr Zwilling" in german and PERCENT.search(german)
-        assert "Ihr beide: Chor, Radfahren" in german
+        assert "Sie beide: Chor, Radfahren" in german
         assert "Tandem" in german or "gemeinsame Sprache" in german
         for marker in (*CHOLET_MARKERS, "JEANNE"):
             assert marker.lower() not in german.lower(), marker
 
         assert "Mon jumeau" in french and "Votre jumeau" in french and PERCENT.search(french)
-        assert "Vous deux\u00a0: " in french and "vélo" in french
+        assert "Vous deux\u202f: " in french and "vélo" in french
         for marker in (ANNA_MARKER, "anna@example.org"):
             assert marker.lower() not in french.lower(), marker
 

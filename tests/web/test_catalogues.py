@@ -87,8 +87,6 @@ def test_catalogues_load_and_translate() -> None:
     assert catalogues.get("en").gettext("Log in") == "Log in"
     assert catalogues.get("xx").language == "de"
     french = catalogues.get("fr")
-    assert (
-        french.ngettext("You have a twin.", "You have %(count)s twins.", 1)
-        == "Vous avez un jumeau."
-    )
-    assert "jumeaux" in french.ngettext("You have a twin.", "You have %(count)s twins.", 3)
+    one, many = "There is one suggestion for you.", "There are %(count)s suggestions for you."
+    assert french.ngettext(one, many, 1) == "Il y a une suggestion pour vous."
+    assert "%(count)s suggestions" in french.ngettext(one, many, 3)

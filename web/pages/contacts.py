@@ -1,4 +1,5 @@
-"""Contact requests and contacts: ask, answer yes or no, withdraw, block, report.
+"""Contact requests and contacts: ask, answer yes or no, withdraw, block (after a page
+that says what blocking does), unblock (from the settings), report.
 
 Every action is a POST with the CSRF token and ends in a redirect (so reloading a
 page never repeats an action); what went wrong is named by a short code in the
@@ -16,6 +17,7 @@ from node.contacts import consent as contacts
 from node.contacts import reports
 from node.contacts import views as contact_views
 from node.contacts.consent import ContactError
+from node.contacts.notices import requests_seen
 from node.matches.appkeys import MATCHING
 from node.models import Resident
 from node.runtime import appkeys
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from node.runtime.db import UnitOfWork
 
 REQUESTS_PATH = "/contacts/requests"
+SETTINGS_BLOCKED = "/settings#blocked-title"
 
 # What a code in ``?problem=`` or ``?done=`` means, for the page to word.
 PROBLEMS: dict[str, str] = {
@@ -45,6 +48,7 @@ PROBLEMS: dict[str, str] = {
         "cannot ask for contact right now."
     ),
     "blocked": N_("You have blocked this person."),
+    "not_blocked": N_("This person is not blocked (any more)."),
     "ended": N_("This contact has ended; it cannot be started again."),
     "not_requested": N_("There is no open request to answer."),
     "already_answered": N_("You have already answered this request."),
@@ -61,7 +65,14 @@ DONE: dict[str, str] = {
     "accepted": N_("You are now in contact. You can write to each other."),
     "declined": N_("You declined the request."),
     "withdrawn": N_("You withdrew. The contact has ended."),
-    "blocked": N_("You blocked this person. You will not hear from them again."),
+    "blocked": N_(
+        "You blocked this person. They cannot ask you for contact or write to you any more. "
+        "You can lift the block in your settings."
+    ),
+    "unblocked": N_(
+        "The block is lifted. The contact does not come back by itself: you can ask again "
+        "from your twin page, if the profile is still suggested to you."
+    ),
     "reported": N_("Thank you. The city's team will look at your report."),
 }
 REASON_LABELS: dict[str, str] = {
@@ -106,6 +117,8 @@ async def request_list(request: web.Request) -> web.StreamResponse:
         scorer = contact_views.pair_scorer(request.app[MATCHING])
         received = await contact_views.received_requests(session, me, lang, scorer)
         sent = await contact_views.sent_requests(session, me, lang, scorer)
+    async with request.app[appkeys.DATABASE].write() as session:
+        await requests_seen(session, resident.id)  # the requests and answers are seen now
     context: dict[str, Any] = {"received": received, "sent": sent, **notices(request)}
     return await render(request, "contacts/requests.html", context)
 
@@ -173,6 +186,23 @@ async def withdraw(request: web.Request) -> web.StreamResponse:
 
 
 @page
+async def block_form(request: web.Request) -> web.StreamResponse:
+    """What blocking does, said before it is done; the button on this page blocks."""
+    cid = contact_id(request)
+    resident = require_resident(request)
+    back = local_target(request.query.get("next", ""), REQUESTS_PATH).split("?")[0]
+    async with request.app[appkeys.DATABASE].read() as session:
+        me = await resident_in(session, resident)
+        other = await contact_views.known_as(session, me, cid, request[PAGE].language)
+    if other is None:
+        raise web.HTTPNotFound()
+    if other.contact.blocked_by_me:
+        return redirect(SETTINGS_BLOCKED)
+    context: dict[str, Any] = {"other": other, "back": back}
+    return await render(request, "contacts/block.html", context)
+
+
+@page
 async def block(request: web.Request) -> web.StreamResponse:
     cid = contact_id(request)
     back = local_target(text(await request.post(), "next"), REQUESTS_PATH).split("?")[0]
@@ -181,6 +211,37 @@ async def block(request: web.Request) -> web.StreamResponse:
         await contacts.block(session, base_url, me, cid)
 
     return await _act(request, action, "blocked", back)
+
+
+@page
+async def unblock(request: web.Request) -> web.StreamResponse:
+    """From the settings: lift one's own block (someone else's contact id: 404)."""
+    cid = contact_id(request)
+    resident = require_resident(request)
+    try:
+        async with request.app[appkeys.DATABASE].write() as session:
+            await contacts.unblock(session, await resident_in(session, resident), cid)
+    except ContactError as exc:
+        if exc.code == "not_found":
+            raise web.HTTPNotFound() from None
+        return redirect(f"/settings?problem={exc.code}#blocked-title")
+    return redirect("/settings?done=unblocked#blocked-title")
+
+
+async def blocked_context(request: web.Request) -> dict[str, Any]:
+    """What the settings page's "blocked" section shows (settings/_blocked.html)."""
+    resident = require_resident(request)
+    async with request.app[appkeys.DATABASE].read() as session:
+        me = await resident_in(session, resident)
+        blocked = await contact_views.blocked_list(session, me, request[PAGE].language)
+    shown = notices(request)
+    return {
+        "blocked": blocked,
+        "blocked_done": shown["done"] if request.query.get("done") == "unblocked" else None,
+        "blocked_problem": shown["problem"]
+        if request.query.get("problem") == "not_blocked"
+        else None,
+    }
 
 
 async def _report_page(
@@ -241,6 +302,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/contacts/request", ask, name="contact_ask")
     app.router.add_post("/contacts/{contact_id}/answer", answer)
     app.router.add_post("/contacts/{contact_id}/withdraw", withdraw)
+    app.router.add_get("/contacts/{contact_id}/block", block_form)
     app.router.add_post("/contacts/{contact_id}/block", block)
+    app.router.add_post("/contacts/{contact_id}/unblock", unblock)
     app.router.add_get("/contacts/{contact_id}/report", report_form)
     app.router.add_post("/contacts/{contact_id}/report", report)

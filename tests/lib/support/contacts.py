@@ -16,6 +16,8 @@ import httpx
 from sqlalchemy import select
 
 from node.accounts import passwords
+from node.contacts import consent as contacts
+from node.matches.state import match_settings
 from node.models import Contact, Message, Resident, utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
@@ -130,6 +132,16 @@ async def act(
         resident = await session.get(Resident, resident_id)
         assert resident is not None
         result = await action(session, node.url, resident, *rest, **kw)
+    return result
+
+
+async def ask(node: RunningNode, resident_id: int, remote_actor: str) -> Contact:
+    """The resident asks for contact, as the contact button does: under the node's
+    configured gates."""
+    gates = match_settings(node.config).kind_gates
+    result: Contact = await act(
+        node, contacts.request_contact, resident_id, remote_actor, kind_gates=gates
+    )
     return result
 
 
