@@ -24,6 +24,7 @@ TINY = {
     ],
     "publication": ["--residents", "300", "--edits", "2"],
     "inbox": ["--requests", "40", "--warmup", "5", "--concurrency", "4"],
+    "people": ["--cholet", "300", "--requests", "11"],
 }
 
 

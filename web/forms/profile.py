@@ -10,7 +10,9 @@ module reads the fields and words the problems.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from matching.wire import MAX_INTERESTS
@@ -30,6 +32,81 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "about": ("age_band", "children_age_bands", "occupation", "about", "show_about", "paused"),
 }
 ALL_FIELDS: tuple[str, ...] = tuple(name for step in STEPS for name in STEP_FIELDS[step])
+
+
+INTEREST_FILTER_LIMIT = 60
+"""The longest filter text kept: longer ones are not typed to narrow a list."""
+
+Choice = tuple[str, str]  # code, label
+
+
+@dataclass(frozen=True, slots=True)
+class InterestSection:
+    """One category of the interest step: its interests, and which of them the filter
+    text leaves visible (the others stay in the form, hidden, so a choice is kept)."""
+
+    code: str
+    label: str
+    items: tuple[tuple[str, str, bool], ...]  # code, label, shown
+
+    @property
+    def shown(self) -> bool:
+        return any(shown for _code, _label, shown in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class InterestStep:
+    """The interest step as shown: the chosen ones first, then the categories."""
+
+    chosen: tuple[Choice, ...]
+    sections: tuple[InterestSection, ...]
+    query: str
+    matches: int
+    limit: int = MAX_INTERESTS
+
+
+def interest_filter(data: FormData) -> str:
+    """The filter text of the interest step (a round trip narrows the list without script)."""
+    value = " ".join(text(data, "interest_filter").split())
+    return "" if has_control_characters(value) else value[:INTEREST_FILTER_LIMIT]
+
+
+def folded(value: str) -> str:
+    """A label as the filter compares it: case and accents ignored ("velo" finds "vélo")."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def interest_step(
+    categories: Sequence[tuple[str, str, Sequence[Choice]]], chosen: Iterable[str], query: str
+) -> InterestStep:
+    """Group, mark the chosen and apply the filter: an interest is shown when its label
+    or its category's label contains the filter text."""
+    wanted = set(chosen)
+    needle = folded(query)
+    sections: list[InterestSection] = []
+    picked: list[Choice] = []
+    matches = 0
+    for code, label, items in categories:
+        whole = bool(needle) and needle in folded(label)
+        marked = []
+        for item, item_label in items:
+            shown = not needle or whole or needle in folded(item_label)
+            matches += shown
+            marked.append((item, item_label, shown))
+            if item in wanted:
+                picked.append((item, item_label))
+        sections.append(InterestSection(code, label, tuple(marked)))
+    return InterestStep(tuple(picked), tuple(sections), query, matches if needle else 0)
+
+
+def interest_counter(t: Translator, count: int, shown: str | None = None) -> str:
+    """ "3 of at most 20 chosen"; with ``shown`` in place of the number, the pattern the
+    page's script fills in (``static/interests.js``) for that plural form."""
+    text = t.ngettext(
+        "%(count)s of at most %(max)s chosen", "%(count)s of at most %(max)s chosen", count
+    )
+    return text % {"count": count if shown is None else shown, "max": MAX_INTERESTS}
 
 
 def step_of(field: str) -> str:

@@ -24,7 +24,15 @@ from node.runtime.i18n import N_, Translator
 from node.vectors.appkeys import PUBLISHER
 from web.access import require_resident, resident_in
 from web.forms.base import text
-from web.forms.profile import STEP_FIELDS, STEPS, ProfileForm, values_from
+from web.forms.profile import (
+    STEP_FIELDS,
+    STEPS,
+    ProfileForm,
+    interest_counter,
+    interest_filter,
+    interest_step,
+    values_from,
+)
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
@@ -144,16 +152,42 @@ def carried(form: ProfileForm, step: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _context(t: Translator, resident: Resident, form: ProfileForm) -> dict[str, Any]:
+def _matches(t: Translator, count: int) -> str:
+    """The filter's result line with ``{count}`` and ``{query}`` for the script to fill."""
+    text = t.ngettext(
+        "%(count)s interest matches “%(query)s”.", "%(count)s interests match “%(query)s”.", count
+    )
+    return text % {"count": "{count}", "query": "{query}"}
+
+
+def _interest_context(
+    t: Translator, form: ProfileForm, offered: dict[str, Any], query: str
+) -> dict[str, Any]:
+    step = interest_step(offered["categories"], form.values["interests"], query)
+    return {
+        "interest_step": step,
+        "interest_counter": interest_counter(t, len(step.chosen)),
+        "interest_counter_one": interest_counter(t, 1, "{count}"),
+        "interest_counter_other": interest_counter(t, 2, "{count}"),
+        "interest_matches_one": _matches(t, 1),
+        "interest_matches_other": _matches(t, 2),
+    }
+
+
+def _context(
+    t: Translator, resident: Resident, form: ProfileForm, interest_query: str = ""
+) -> dict[str, Any]:
     _ = t.gettext
     minimum_age = form.minimum_age
+    offered = choices(t, resident.kind, minimum_age)
     age_band_label = (
         _("Grades of your class") if resident.kind == "school_class" else _("Your age group")
     )
     return {
         "form": form,
         "kind": resident.kind,
-        "choices": choices(t, resident.kind, minimum_age),
+        "choices": offered,
+        **_interest_context(t, form, offered, interest_query),
         "age_band_label": age_band_label,
         "about_max": profiles.MAX_ABOUT_LENGTH,
         "interests_hint": _(
@@ -190,10 +224,15 @@ async def _load(request: web.Request) -> tuple[Resident, profiles.ProfileData, b
 
 
 async def _wizard_page(
-    request: web.Request, resident: Resident, form: ProfileForm, step: str, status: int = 200
+    request: web.Request,
+    resident: Resident,
+    form: ProfileForm,
+    step: str,
+    status: int = 200,
+    interest_query: str = "",
 ) -> web.Response:
     t = request[PAGE].translator
-    context = _context(t, resident, form)
+    context = _context(t, resident, form, interest_query)
     context.update(
         step=step,
         step_number=STEPS.index(step) + 1,
@@ -223,6 +262,10 @@ async def wizard(request: web.Request) -> web.StreamResponse:
     step = step if step in STEPS else STEPS[0]
     action = text(post, "action")
     index = STEPS.index(step)
+    if action == "filter":  # the interest list narrowed without script; nothing checked
+        return await _wizard_page(
+            request, resident, form, step, interest_query=interest_filter(post)
+        )
     if action == "back":
         return await _wizard_page(request, resident, form, STEPS[max(index - 1, 0)])
     if action != "finish" or index < len(STEPS) - 1:
@@ -267,7 +310,12 @@ async def edit_form(request: web.Request) -> web.StreamResponse:
 async def edit(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    form = _form(request, resident).parse(await request.post()).check()
+    post = await request.post()
+    form = _form(request, resident).parse(post)
+    if text(post, "action") == "filter":  # the interest list narrowed; nothing saved
+        context = _context(t, resident, form, interest_filter(post)) | {"saved": False}
+        return await render(request, "profile/edit.html", context)
+    form.check()
     if not form.valid:
         context = _context(t, resident, form) | {"saved": False}
         return await render(request, "profile/edit.html", context, status=400)
