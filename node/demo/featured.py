@@ -131,3 +131,12 @@ CHOLET: tuple[Entry, ...] = (
 )  # fmt: skip
 
 FEATURED = {"oldenburg": OLDENBURG, "cholet": CHOLET}
+
+# The twin each login is made for (``population`` sees to it that their values survive
+# k-anonymity); Emily Carter, the English-speaking login, has none in particular.
+COUNTERPARTS = {
+    "Jürgen Krogmann": "Gilles Bourdouleix",
+    "Familie Schröder": "Famille Moreau",
+    "TV Eversten Handball": "Handball Club Colline",
+    "Klasse 7b, Gymnasium Eversten": "4e B, Collège Clemenceau",
+}

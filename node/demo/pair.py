@@ -15,19 +15,21 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from node.app import create_app
 from node.demo.configs import PAIR, write_pair_configs
-from node.demo.population import DEMO_PASSWORD, DemoResident, population
+from node.demo.forecast import DemoSide, summary
+from node.demo.population import DemoResident, featured, population
 from node.demo.seeding import seed
-from node.models import Pseudonym, RemoteProfile, Resident, Twin
+from node.matches.appkeys import MATCHING
+from node.models import Peer, Pseudonym, PublishedVector, RemoteProfile, Resident, Twin
 from node.pseudonyms import pseudonym_from_url
 from node.runtime import appkeys, migrate
 from node.runtime.config import Config, ConfigError
@@ -36,7 +38,7 @@ from node.runtime.files import private_directory
 from node.runtime.keys import NodeKeys
 
 MARKER = ".zwilling-demo"
-MATCH_TIMEOUT_SECONDS = 120.0
+MATCH_TIMEOUT_SECONDS = 240.0
 SHUTDOWN_SECONDS = 5.0
 
 Say = Callable[[str], None]
@@ -82,12 +84,17 @@ def _make_root(root: Path, fresh: bool) -> None:
 
 
 async def prepare(
-    root: Path, config_dir: Path, *, fresh: bool, sizes: dict[str, int] | None = None
+    root: Path,
+    config_dir: Path,
+    *,
+    fresh: bool,
+    sizes: dict[str, int] | None = None,
+    ports: Sequence[int] | None = None,
 ) -> list[DemoCity]:
     """Keys, configs, migrated databases and the residents (only where none exist yet)."""
     _make_root(root, fresh)
     cities = []
-    for config, keys in write_pair_configs(root, config_dir):
+    for config, keys in write_pair_configs(root, config_dir, ports):
         slug = config.node.slug
         if slug not in PAIR:
             raise ConfigError(f"{config.source}: node.slug: the demo needs {' and '.join(PAIR)}")
@@ -156,7 +163,8 @@ async def stop(cities: list[DemoCity]) -> None:
 
 async def twin_names(city: DemoCity, partner: DemoCity, email: str) -> list[str]:
     """The display names of a resident's twins, looked up on the partner's database
-    (only the demo, holding both, can do that: each node knows a pseudonym only)."""
+    (only the demo, holding both, can do that: each node knows a pseudonym only), by
+    score and then by pseudonym, the order the matching itself lists them in."""
     async with city.app[appkeys.DATABASE].read() as session:
         urls = (
             await session.scalars(
@@ -164,7 +172,7 @@ async def twin_names(city: DemoCity, partner: DemoCity, email: str) -> list[str]
                 .join(Twin, Twin.remote_profile_id == RemoteProfile.id)
                 .join(Resident, Resident.id == Twin.resident_id)
                 .where(Resident.email == email)
-                .order_by(Twin.score.desc())
+                .order_by(Twin.score.desc(), RemoteProfile.actor_url)
             )
         ).all()
     values = [pseudonym_from_url(partner.config.node.base_url, url) for url in urls]
@@ -182,47 +190,60 @@ def _mayor(city: DemoCity) -> DemoResident:
     return next(r for r in city.residents if r.role == "mayor")
 
 
-async def wait_for_mayors(cities: list[DemoCity], patience: float) -> bool:
-    """Until each mayor's node shows the other mayor as twin: vectors exchanged both
-    ways and matches computed on both nodes."""
+async def _settled(city: DemoCity, partner: DemoCity) -> bool:
+    """Whether ``city`` holds every profile its partner published and has matched them
+    since the last one arrived: before that, the twins shown could still change."""
+    async with partner.app[appkeys.DATABASE].read() as session:
+        published = await session.scalar(select(func.count()).select_from(PublishedVector))
+    async with city.app[appkeys.DATABASE].read() as session:
+        peer_id = await session.scalar(
+            select(Peer.id).where(Peer.actor_url == partner.config.actor_url)
+        )
+        received, latest = (
+            await session.execute(
+                select(func.count(), func.max(RemoteProfile.received_at)).where(
+                    RemoteProfile.peer_id == peer_id
+                )
+            )
+        ).one()
+    index = city.app[MATCHING].peers.get(peer_id) if peer_id is not None else None
+    if not published or received != published or index is None or latest is None:
+        return False
+    return bool(index.computed_at >= latest)
+
+
+async def wait_for_matching(cities: list[DemoCity], patience: float) -> bool:
+    """Until both nodes hold all of the partner's profiles and have matched them, and
+    each mayor's node shows the other mayor as twin."""
     first, second = cities
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
-        seen = [
-            _mayor(second).display_name in await twin_names(first, second, _mayor(first).email),
-            _mayor(first).display_name in await twin_names(second, first, _mayor(second).email),
-        ]
-        if all(seen):
-            return True
+        if await _settled(first, second) and await _settled(second, first):
+            seen = [
+                _mayor(second).display_name in await twin_names(first, second, _mayor(first).email),
+                _mayor(first).display_name in await twin_names(second, first, _mayor(second).email),
+            ]
+            if all(seen):
+                return True
         await asyncio.sleep(0.5)
     return False
 
 
-async def describe(cities: list[DemoCity], root: Path, matched: bool, say: Say) -> None:
+async def featured_twins(cities: list[DemoCity]) -> dict[str, list[str]]:
+    """Each featured resident's twins as the running nodes computed them, by e-mail."""
     first, second = cities
-    say("")
-    labels = {city.name: f"{city.config.branding.portal_name} ({city.name}):" for city in cities}
-    width = max(len(label) for label in labels.values())
-    for city in cities:
-        say(f"  {labels[city.name]:<{width}}  {city.config.node.base_url}/")
-    say("")
-    if matched:
-        say(
-            f"  Vectors exchanged and matched on both nodes: {_mayor(first).display_name} "
-            f"and {_mayor(second).display_name} are twins."
-        )
-    else:
-        say("  Matching is still running; twins appear on the pages within a minute or two.")
-    say("")
-    say(f"  Demo logins (the password of every demo account is {DEMO_PASSWORD}):")
+    twins: dict[str, list[str]] = {}
     for city, partner in ((first, second), (second, first)):
-        for resident in (r for r in city.residents if r.role is not None):
-            twins = await twin_names(city, partner, resident.email) if matched else []
-            twin = f"  twin: {', '.join(twins)}" if twins else ""
-            say(
-                f"    {city.name:<10} {resident.language}  {resident.kind:<12} "
-                f"{resident.email:<46} {resident.display_name}{twin}"
-            )
+        for resident in featured(city.residents):
+            twins[resident.email] = await twin_names(city, partner, resident.email)
+    return twins
+
+
+async def describe(cities: list[DemoCity], root: Path, matched: bool, say: Say) -> None:
+    twins = await featured_twins(cities) if matched else None
+    sides = [DemoSide(city.config, city.residents) for city in cities]
+    for line in summary(sides, twins):
+        say(line)
     say("")
     say(f"  Data, configs, keys and mail: {root}   Logs: {root / 'demo.log'}")
     say("  Ctrl-C stops both nodes; the next start reuses the data (--fresh: start over).")
@@ -259,11 +280,12 @@ async def run_demo(
     say: Say,
     fresh: bool = False,
     sizes: dict[str, int] | None = None,
+    ports: Sequence[int] | None = None,
     match_timeout: float = MATCH_TIMEOUT_SECONDS,
 ) -> None:
     """Prepare, start both nodes, report, serve until SIGINT or SIGTERM, stop cleanly."""
     say(f"MeinZwilling / MonJumeau demo: Oldenburg and Cholet, data in {root}")
-    cities = await prepare(root, config_dir, fresh=fresh, sizes=sizes)
+    cities = await prepare(root, config_dir, fresh=fresh, sizes=sizes, ports=ports)
     for city in cities:
         partner = _partner(cities, city)
         made = f"{city.created} residents created" if city.created else "residents kept"
@@ -272,7 +294,7 @@ async def run_demo(
         try:
             await start(cities)
             say("  Both nodes are up; exchanging vectors and matching …")
-            matched = await _first(stopped, wait_for_mayors(cities, match_timeout))
+            matched = await _first(stopped, wait_for_matching(cities, match_timeout))
             if matched is not None:
                 await describe(cities, root, matched, say)
                 await stopped.wait()

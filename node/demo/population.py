@@ -33,6 +33,7 @@ from node.demo.habits import (
     THEMES,
     Speech,
 )
+from node.demo.logins import with_login_values
 from node.demo.names import CHOLET, OLDENBURG, SCHOOL_YEARS, CityNames, mail_local_part
 from node.profiles.profiles import ProfileData
 
@@ -319,6 +320,7 @@ def population(slug: str, size: int | None = None) -> list[DemoResident]:
         made = MAKERS[draw.rng.choices(kinds, weights=shares)[0]](draw)
         if made is not None:
             residents.append(made)
+    residents = with_login_values(draw.rng, residents, _MIN_HOLDERS)
     return _with_mayor_values(draw, residents)
 
 

@@ -1,5 +1,6 @@
-"""``zwilling demo`` as a person runs it: both nodes up, twins found, Ctrl-C stops them,
-the next start keeps the data, ``--fresh`` removes only a demo's data."""
+"""``zwilling demo`` as a person runs it: both nodes up on the ports asked for, twins
+found and printed as forecast, Ctrl-C stops them, the next start keeps the data,
+``--fresh`` removes only a demo's data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from node.cli import build_parser
+from node.cli._demo import demo_root
+from node.demo.forecast import DemoSide, forecast_twins, summary
 from node.demo.pair import DemoError, clear
+from node.demo.population import population
 from node.runtime.config import load_config
 from node.runtime.keys import load_keys
 
@@ -27,27 +32,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def demo_configs(directory: Path) -> tuple[int, int]:
-    """The shipped configs on free ports, so that a running demo does not get in the way."""
-    ports = (free_port(), free_port())
-    directory.mkdir()
-    for slug in ("oldenburg", "cholet"):
-        text = (ROOT / "config" / f"{slug}.toml").read_text(encoding="utf-8")
-        text = text.replace("8401", str(ports[0])).replace("8402", str(ports[1]))
-        (directory / f"{slug}.toml").write_text(text, encoding="utf-8")
-    return ports
+def free_ports() -> tuple[int, int]:
+    """Two free ports, so that a running demo does not get in the way."""
+    while True:
+        ports = (free_port(), free_port())
+        if ports[0] != ports[1]:
+            return ports
 
 
-async def start_demo(data: Path, configs: Path) -> asyncio.subprocess.Process:
+async def start_demo(data: Path, ports: tuple[int, int]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "node.cli",
+        "demo",
         "--data-dir",
         str(data),
-        "demo",
-        "--config-dir",
-        str(configs),
+        "--ports",
+        f"{ports[0]},{ports[1]}",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -79,14 +81,25 @@ async def interrupt(process: asyncio.subprocess.Process) -> str:
 
 
 async def test_demo_runs_the_pair_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    oldenburg_port, cholet_port = demo_configs(tmp_path / "config")
+    oldenburg_port, cholet_port = ports = free_ports()
     data = tmp_path / "demo"
-    process = await start_demo(data, tmp_path / "config")
+    process = await start_demo(data, ports)
     try:
-        output = await read_until(process, READY, within=180)
+        output = await read_until(process, READY, within=360)
         assert "300 residents created" in output and "180 residents created" in output
         assert "Jürgen Krogmann and Gilles Bourdouleix are twins" in output
         assert f"http://127.0.0.1:{oldenburg_port}/" in output
+        # What the running nodes matched is what the forecast of these configs says.
+        configs = [
+            load_config(data / slug / "node.toml", data_dir=data / slug, environ={})
+            for slug in ("oldenburg", "cholet")
+        ]
+        assert [c.listen.port for c in configs] == list(ports)
+        assert configs[0].peers[0].actor_url == f"http://127.0.0.1:{cholet_port}/actor"
+        expected = summary(
+            [DemoSide(c, population(c.node.slug)) for c in configs], forecast_twins(*configs)
+        )
+        assert "\n".join(expected[1:]) in output
         assert "juergen.krogmann@oldenburg.example" in output
         assert "gilles.bourdouleix@cholet.example" in output
         async with httpx.AsyncClient() as client:
@@ -110,7 +123,7 @@ async def test_demo_runs_the_pair_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     ]
 
     # A second start keeps the residents; Ctrl-C while it is still matching stops it too.
-    process = await start_demo(data, tmp_path / "config")
+    process = await start_demo(data, ports)
     try:
         output = await read_until(process, "Both nodes are up", within=120)
         assert output.count("residents kept") == 2
@@ -134,3 +147,29 @@ def test_fresh_removes_only_a_demo_directory(tmp_path: Path) -> None:
     (demo / "node.db").write_text("demo data")
     clear(demo)
     assert not demo.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "expected"),
+    [
+        (["demo"], {}, "data/demo"),
+        (["demo"], {"ZWILLING_DATA_DIR": "/srv/demo"}, "/srv/demo"),
+        (["--data-dir", "/a", "demo"], {"ZWILLING_DATA_DIR": "/srv/demo"}, "/a"),
+        (["demo", "--data-dir", "/b"], {"ZWILLING_DATA_DIR": "/srv/demo"}, "/b"),
+    ],
+)
+def test_data_directory_from_option_environment_or_default(
+    argv: list[str], environ: dict[str, str], expected: str
+) -> None:
+    args = build_parser().parse_args(argv)
+    assert demo_root(args, environ) == Path(expected).absolute()
+
+
+def test_ports_option_takes_two_distinct_ports(capsys: pytest.CaptureFixture[str]) -> None:
+    assert build_parser().parse_args(["demo", "--ports", "8501, 8502"]).ports == (8501, 8502)
+    assert build_parser().parse_args(["demo"]).ports is None
+    for wrong in ("8501", "8501,8501", "8501,70000", "a,b", "1,2,3"):
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser().parse_args(["demo", "--ports", wrong])
+        assert exit_info.value.code == 2
+        assert "--ports" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from matching.score import rarity_weights, score
 from matching.taxonomy import load_taxonomy
 from node.accounts.accounts import password_context
 from node.accounts.passwords import password_problems
-from node.demo.featured import MAYOR_INTERESTS
+from node.demo.featured import COUNTERPARTS, MAYOR_INTERESTS
 from node.demo.population import DEMO_PASSWORD, DemoResident, featured, population
 from node.matches.state import match_settings
 from node.profiles.profiles import profile_problems
@@ -145,3 +145,33 @@ def test_most_residents_have_a_twin() -> None:
     # Combinations k-anonymous in a city of 300 cost languages (and with them the
     # language gate) for some: about two in three have a twin.
     assert with_twin > 0.6 * len(oldenburg)
+
+
+@pytest.mark.parametrize("salt", ["first start", "after --fresh", "another secret"])
+def test_every_login_meets_its_counterpart(salt: str) -> None:
+    """Whatever pseudonyms the nodes give: the handball clubs, the families and the
+    classes are each other's twins, and every login has a twin."""
+    residents = {slug: population(slug) for slug in ("oldenburg", "cholet")}
+    vectors = {slug: published(slug, residents[slug], salt) for slug in residents}
+    names: dict[str, str] = {}
+    for slug in residents:
+        for resident, vector in zip(residents[slug], vectors[slug], strict=True):
+            if resident.role is not None:
+                assert vector is not None, f"{resident.display_name} was withheld"
+            if vector is not None:
+                names[vector.id] = resident.display_name
+    taxonomy = load_taxonomy()
+    result = match_pair(
+        [v for v in vectors["oldenburg"] if v],
+        [v for v in vectors["cholet"] if v],
+        codes=taxonomy.codes,
+        parent=taxonomy.parent,
+        settings=match_settings(load_config(CONFIGS["oldenburg"], environ={})),
+    )
+    twins = {names[actor]: [names[t] for t in found] for actor, found in result.twins.items()}
+    for login, counterpart in COUNTERPARTS.items():
+        assert twins[login] == [counterpart], login
+        assert twins[counterpart][0] == login, counterpart
+    for slug in residents:
+        for resident in featured(residents[slug]):
+            assert twins[resident.display_name], f"{resident.display_name} has no twin"
