@@ -25,6 +25,7 @@ from node.contacts import setup as contacts
 from node.federation import setup as federation
 from node.mail import setup as mail
 from node.matches import setup as matches
+from node.metrics import setup as metrics
 from node.peers import setup as peers
 from node.retention import setup as retention
 from node.runtime import appkeys
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 Extension = Callable[[web.Application], None]
 EXTENSION_GROUP = "zwilling.extensions"
 FEATURES: tuple[Extension, ...] = (
+    metrics.setup,
     peers.setup,
     federation.setup,
     vectors.setup,

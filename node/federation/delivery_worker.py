@@ -47,6 +47,7 @@ from federation.signatures import sign_request
 from node.federation import _outbox_claims as repo
 from node.federation.appkeys import DELIVERY_WAKE
 from node.federation.key_rotation import in_rotation_grace
+from node.metrics import record as metrics
 from node.models import OutboxActivity, Peer, utcnow
 from node.peers.appkeys import REFRESHER
 from node.runtime import appkeys
@@ -236,6 +237,7 @@ class DeliveryWorker:
                 log.warning("lease lost on part of a batch", extra={"peer": peer_id})
             peer = await session.get(Peer, peer_id)
             assert peer is not None  # rows go with their peer (ON DELETE CASCADE)
+            metrics.delivery_attempts(self.app, peer.actor_url, _outcomes(results))
             answered = delivered = False
             retry: Attempt | None = None
             for row in rows:
@@ -312,6 +314,10 @@ class DeliveryWorker:
                 continue
             await _sleep(poll, stop, wake_event)
         self.stopping = True
+
+
+def _outcomes(results: list[tuple[Claim, Attempt]]) -> list[tuple[str, int | None]]:
+    return [(attempt.outcome.value, attempt.status) for _, attempt in results]
 
 
 async def _sleep(seconds: float, stop: asyncio.Event, wake_event: asyncio.Event | None) -> None:

@@ -42,6 +42,7 @@ from federation.keys import cached_public_key
 from node import pseudonyms
 from node.federation import _received as inbox_repo
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
+from node.metrics import record as metrics
 from node.models import InboxActivity, Peer, utcnow
 from node.peers import registry as peer_repo
 from node.peers.appkeys import REFRESHER
@@ -151,7 +152,10 @@ class NodeInbox:
             # atomically, and saves a round trip.
             return False
         async with self._app[appkeys.DATABASE].read() as session:
-            return await inbox_repo.seen(session, activity.id)
+            found = await inbox_repo.seen(session, activity.id)
+        if found:
+            metrics.inbox_activity(self._app, activity.type, activity.object_type, "duplicate")
+        return found
 
     async def check(self, activity: Activity, signer: TrustedKey[Peer]) -> None:
         handler = registry(self._app).lookup(activity.document)
@@ -168,6 +172,9 @@ class NodeInbox:
             )
             try:
                 await handler.check(context)
+            except Rejected as exc:
+                metrics.inbox_refused(self._app, activity.type, activity.object_type, exc.status)
+                raise
             finally:
                 await session.rollback()
 
@@ -198,8 +205,10 @@ class NodeInbox:
                     raise _Duplicate() from None
                 peer = await session.merge(signer.peer, load=False)
                 await _apply(self._app, session, activity.document, peer, now, signer.fingerprint)
+            _outcomes(self._app, activity, "accepted", "applied")
             return True
         except _Duplicate:
+            _outcomes(self._app, activity, "duplicate")
             return False
         except Exception as exc:
             log.warning(
@@ -217,8 +226,18 @@ class NodeInbox:
                         )
                     )
             except IntegrityError:
+                _outcomes(self._app, activity, "duplicate")
                 return False  # stored meanwhile by a concurrent delivery of the same id
+            _outcomes(self._app, activity, "accepted", "failed")
             return True
+
+
+def _outcomes(app: web.Application, activity: Activity, *outcomes: str) -> None:
+    """Count what became of a stored activity: its arrival, then its handler's result
+    (a failed one is retried by the inbox worker)."""
+    for outcome in outcomes:
+        reason = "retrying" if outcome == "failed" else ""
+        metrics.inbox_activity(app, activity.type, activity.object_type, outcome, reason)
 
 
 class _Duplicate(Exception):
@@ -277,6 +296,7 @@ async def retry_row(app: web.Application, row_id: int) -> bool | None:
             row.applied_at = now
             row.tries = tries + 1
             row.last_error = None
+        metrics.inbox_activity(app, row.activity_type, row.object_type, "applied")
         return True
     except Exception as exc:
         federation = app[appkeys.CONFIG].federation
@@ -299,6 +319,8 @@ async def retry_row(app: web.Application, row_id: int) -> bool | None:
                 )
                 .execution_options(synchronize_session=False)
             )
+        reason = "given_up" if final else "retrying"
+        metrics.inbox_activity(app, row.activity_type, row.object_type, "failed", reason)
         return False
 
 
@@ -310,4 +332,4 @@ def setup(app: web.Application) -> None:
     app[appkeys.INBOX_SETTINGS] = settings
     app[appkeys.PINNED_KEYS] = inbox
     handler = inbox_handler(settings, keys=inbox, seen=inbox, check=inbox, store=inbox)
-    app.router.add_post("/inbox", handler, name="inbox")
+    app.router.add_post("/inbox", metrics.counted_inbox(app, handler), name="inbox")

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from node.matches.appkeys import MATCHING
 from node.matches.compute import recompute_all
 from node.matches.state import MatchingState
+from node.metrics import record as metrics
 from node.models import Peer
 from node.peers.appkeys import FETCHER
 from node.runtime import appkeys
@@ -125,6 +126,7 @@ class MatchingWorker:
         self.last_duration = self.last_end - started
         if only is None:
             self.last_full = self.last_end
+        metrics.matching_run(self.app, full=only is None, seconds=self.last_duration)
 
     async def _targets(self, peer_id: int | None) -> list[int]:
         if peer_id is not None:
