@@ -32,6 +32,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "report whether config, database, keys and peers are in order",
         "node.cli._maintenance",
     ),
+    ("backup", "write a consistent backup of database and keys", "node.cli._database"),
+    ("restore", "restore a backup into an empty database", "node.cli._database"),
     ("keys", "the node's own keys", "node.cli._keys"),
     ("peer", "the partner nodes this node federates with", "node.cli._peers"),
     ("admin", "give or take the admin role", "node.cli._admin"),

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from federation.keys import fingerprint, published_key_id
 from node.cli._common import CommandError, add_command, config_from
+from node.cli._database import register_db_copy
 from node.models import Peer, PeerKey, utcnow
 from node.peers.registry import usable
 from node.runtime import migrate
@@ -39,6 +40,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "Brings the database schema up to date (SQLite or PostgreSQL). Back up first.",
     )
     upgrade.set_defaults(handler=cmd_db_upgrade)
+    register_db_copy(db_commands)
 
     check = add_command(
         commands,
@@ -125,9 +127,41 @@ def cmd_check(args: argparse.Namespace) -> int:
         lines.append((bool(fingerprints), f"peer (database): {actor_url}: {pinned}"))
     if not config.peers:
         lines.append((True, "peers: none configured in the file"))
+    legal_lines, warnings = _check_legal(config)
+    lines.extend(legal_lines)
     for ok, line in lines:
         print(f"[{'ok' if ok else '!!'}] {line}")
+    for line in warnings:
+        print(f"[warn] {line}")
     return 0 if all(ok for ok, _ in lines) else 1
+
+
+def _check_legal(config: Config) -> tuple[list[tuple[bool, str]], list[str]]:
+    """A missing [legal] section is a warning (the pages then say "operator not
+    configured"); a configured text file that cannot be read is a problem."""
+    legal = config.legal
+    if legal is None:
+        return [], [
+            "legal: no [legal] section: the privacy notice and the legal notice show "
+            "'operator not configured'; fill in operator, address, email, dpo_name, dpo_contact"
+        ]
+    lines: list[tuple[bool, str]] = [(True, f"legal: operator {legal.operator}")]
+    warnings: list[str] = []
+    for text in ("privacy", "notice"):
+        if legal.text_file(text, "en") is None:
+            continue
+        for language in ("de", "fr", "en"):
+            path = config.path(legal.text_file(text, language) or "")
+            if path.is_file():
+                lines.append((True, f"legal: {text} text ({language}): {path}"))
+            elif language == config.node.default_language:
+                lines.append((False, f"legal: {text} text ({language}): {path} not found"))
+            else:
+                warnings.append(
+                    f"legal: {text} text ({language}): {path} not found; "
+                    f"the {config.node.default_language} text is shown"
+                )
+    return lines, warnings
 
 
 async def _check_database(

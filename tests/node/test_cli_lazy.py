@@ -92,6 +92,8 @@ def test_table_matches_what_the_modules_register() -> None:
         "init",
         "db",
         "check",
+        "backup",
+        "restore",
         "keys",
         "peer",
         "admin",
