@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -37,6 +38,8 @@ ENV_OVERRIDES = {
     "ZWILLING_BASE_URL": ("node", "base_url"),
     "ZWILLING_NODE_SECRET": ("node", "secret"),
     "ZWILLING_SMTP_PASSWORD": ("mail", "smtp_password"),
+    "ZWILLING_METRICS_TOKEN": ("metrics", "bearer_token"),
+    "ZWILLING_METRICS_PORT": ("metrics", "listen_port"),
 }
 
 
@@ -66,7 +69,16 @@ def _authority(value: str) -> str:
     return value.lower()
 
 
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone like Europe/Berlin") from None
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Authority = Annotated[str, AfterValidator(_authority)]
 Colour = Annotated[str, AfterValidator(_colour)]
 
@@ -88,6 +100,8 @@ class NodeSection(_Section):
     # Further host[:port] names peers may address this node by, e.g. behind a proxy
     # that is reached under more than one name; base_url's is always included.
     public_authorities: list[Authority] = Field(default_factory=list, max_length=16)
+    # IANA time zone in which pages show dates and times.
+    time_zone: TimeZone = "Europe/Berlin"
 
 
 class ListenSection(_Section):
@@ -165,6 +179,13 @@ class MailSection(_Section):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = True
+    # A mail the server refused is tried again after retry_first_seconds, doubling
+    # (with jitter) up to retry_max_seconds; it is given up after give_up_after_tries
+    # tries or give_up_after_hours, whichever comes first (the admin page counts them).
+    retry_first_seconds: int = Field(default=60, ge=1, le=3600)
+    retry_max_seconds: int = Field(default=3600, ge=1, le=86_400)
+    give_up_after_tries: int = Field(default=12, ge=1, le=100)
+    give_up_after_hours: int = Field(default=48, ge=1, le=24 * 14)
 
 
 class SessionSection(_Section):
@@ -205,6 +226,42 @@ class Retention(_Section):
     mail_file_days: int = Field(default=30, ge=0, le=3650)
 
 
+class MetricsSection(_Section):
+    """Who may read ``GET /metrics`` (node.metrics); nobody unless one of these is set.
+
+    With ``bearer_token`` the main site serves it to requests carrying that token. With
+    ``listen_port`` a second site on the same host serves only the metrics (and asks
+    for the token too, if one is set); the main site then does not serve them at all.
+    """
+
+    bearer_token: str | None = Field(default=None, min_length=32, max_length=512)
+    listen_port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class LegalSection(_Section):
+    """Who runs the node, for the privacy notice and the legal notice (web/pages/legal.py).
+
+    The city fills it in; without it the pages still show the default texts, with
+    "operator not configured", and ``zwilling check`` warns. A text file replaces a
+    default text entirely; ``{lang}`` in its path picks the file of the page language.
+    """
+
+    operator: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=500)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    dpo_name: str = Field(min_length=1, max_length=200)
+    dpo_contact: str = Field(min_length=1, max_length=300)
+    supervisory_authority: str | None = Field(default=None, min_length=1, max_length=500)
+    privacy_file: str | None = Field(default=None, min_length=1)
+    notice_file: str | None = Field(default=None, min_length=1)
+
+    def text_file(self, text: Literal["privacy", "notice"], language: str) -> str | None:
+        """The configured file of one text in ``language`` (relative to the data dir)."""
+        path = self.privacy_file if text == "privacy" else self.notice_file
+        return path.replace("{lang}", language) if path else None
+
+
 class PeerEntry(_Section):
     actor_url: HttpUrl
     fingerprints: list[str] = Field(default_factory=list)
@@ -230,6 +287,8 @@ class Config(_Section):
     sessions: SessionSection = SessionSection()
     retention: Retention = Retention()
     limits: LimitsSection = LimitsSection()
+    metrics: MetricsSection = MetricsSection()
+    legal: LegalSection | None = None
     peers: list[PeerEntry] = Field(default_factory=list)
     data_dir: Path = Path(".")
     source: Path | None = None
@@ -241,6 +300,8 @@ class Config(_Section):
             raise ValueError("peers: each actor_url may appear once")
         if any(url.startswith(self.node.base_url + "/") for url in urls):
             raise ValueError("peers: a node cannot be its own peer")
+        if self.metrics.listen_port == self.listen.port:
+            raise ValueError("metrics.listen_port must differ from listen.port")
         return self
 
     def path(self, relative: str) -> Path:

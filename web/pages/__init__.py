@@ -9,11 +9,16 @@ from web.pages import (
     admin,
     contacts,
     dashboard,
+    flyer,
     landing,
+    legal,
     messages,
+    people,
     profile,
+    security,
     settings,
     twin,
+    two_factor,
 )
 
 
@@ -24,9 +29,14 @@ def add_routes(app: web.Application) -> None:
         profile,
         dashboard,
         twin,
+        people,
         settings,
+        security,
+        two_factor,
         contacts,
         messages,
         admin,
+        legal,
+        flyer,
     ):
         module.add_routes(app)
