@@ -174,6 +174,15 @@ def _problem(status: int, reason: str, **headers: str) -> web.Response:
     return web.json_response({"error": reason}, status=status, headers=headers or None)
 
 
+# When a sender should come back after a 503: soon enough that a freed disk or a
+# restarted database costs little delay, late enough not to hammer a node in trouble.
+RETRY_AFTER_SECONDS = 60
+
+
+def _unavailable(reason: str) -> web.Response:
+    return _problem(503, reason, **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _unauthorized(reason: str) -> web.Response:
     challenge = 'Signature realm="inbox",headers="(request-target) host date digest"'
     return _problem(401, reason, **{"WWW-Authenticate": challenge})
@@ -343,11 +352,13 @@ def inbox_handler(
         except Rejected as exc:
             if exc.status == 401:
                 return _unauthorized(exc.reason)
+            if exc.status == 503:
+                return _unavailable(exc.reason)
             return _problem(exc.status, exc.reason)
         except Exception:
-            # Storage down or a handler bug: the sender retries a 503, and nothing
-            # was acknowledged, so nothing is lost.
+            # Storage down (a full disk, a lost database) or a handler bug: the sender
+            # retries a 503, and nothing was acknowledged, so nothing is lost.
             log.exception("inbox could not take an activity")
-            return _problem(503, "the inbox cannot take activities right now; retry later")
+            return _unavailable("the inbox cannot take activities right now; retry later")
 
     return handle

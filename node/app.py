@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
 
 import httpx
@@ -31,10 +32,10 @@ from node.retention import setup as retention
 from node.runtime import appkeys
 from node.runtime.background import BackgroundWork
 from node.runtime.config import Config
-from node.runtime.db import Database
+from node.runtime.db import Database, is_storage_trouble
 from node.runtime.events import DomainEvents
 from node.runtime.keys import NodeKeys, load_keys
-from node.runtime.logs import request_logging
+from node.runtime.logs import Handler, request_logging
 from node.vectors import setup as vectors
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def create_app(
 ) -> web.Application:
     """Build a node application; nothing is opened until the app starts."""
     app = web.Application(
-        middlewares=[request_logging],
+        middlewares=[request_logging, storage_trouble],
         client_max_size=max(config.federation.max_body_bytes, 1024 * 1024),
     )
     app[appkeys.CONFIG] = config
@@ -106,16 +107,54 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness for load balancers: 200 when the database answers, 503 otherwise."""
+    """For load balancers and monitoring: 200 when the database answers and took every
+    write of the last minute; 503 when it does not answer, or answers but refused a
+    write (a full disk), with ``Retry-After`` either way."""
     config = request.app[appkeys.CONFIG]
+    database = request.app[appkeys.DATABASE]
     try:
-        await request.app[appkeys.DATABASE].ping()
+        await database.ping()
     except Exception as exc:
         log.warning("health check failed", extra={"error": str(exc)})
-        return web.json_response(
-            {"status": "unavailable", "database": "unreachable", "node": config.node.slug},
-            status=503,
+        return _unhealthy({"status": "unavailable", "database": "unreachable"}, config)
+    if database.writes_failing(within_seconds=HEALTH_WINDOW_SECONDS):
+        assert database.last_write_failure is not None
+        last = datetime.fromtimestamp(database.last_write_failure, UTC).isoformat()
+        return _unhealthy(
+            {"status": "degraded", "database": "writes failing", "last_failure": last}, config
         )
     return web.json_response(
         {"status": "ok", "database": "ok", "node": config.node.slug, "version": VERSION}
+    )
+
+
+HEALTH_RETRY_AFTER_SECONDS = 60
+# A refused write keeps the node "degraded" this long: on a full disk some writes
+# still fit, so one success says little.
+HEALTH_WINDOW_SECONDS = 60.0
+
+
+@web.middleware
+async def storage_trouble(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A federation endpoint whose write the database refused (a full disk) answers
+    503 with ``Retry-After``: the peer comes back, nothing was acknowledged. Pages get
+    their own translated 503 from the web interface's error pages."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not is_storage_trouble(exc):
+            raise
+        log.warning("request refused: storage unavailable", extra={"path": request.path})
+        return web.json_response(
+            {"error": "this node cannot store anything right now; retry later"},
+            status=503,
+            headers={"Retry-After": str(HEALTH_RETRY_AFTER_SECONDS)},
+        )
+
+
+def _unhealthy(body: dict[str, str], config: Config) -> web.Response:
+    return web.json_response(
+        {**body, "node": config.node.slug},
+        status=503,
+        headers={"Retry-After": str(HEALTH_RETRY_AFTER_SECONDS)},
     )

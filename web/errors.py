@@ -15,6 +15,7 @@ import logging
 from aiohttp import web
 
 from node.runtime import appkeys
+from node.runtime.db import is_storage_trouble
 from node.runtime.i18n import N_
 from web import keys
 from web.csrf import CrossSiteRequest, CsrfFailure
@@ -23,6 +24,8 @@ from web.rendering import render
 from web.routing import Handler, is_page, wants_html
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 60
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: (
@@ -48,6 +51,13 @@ MESSAGES: dict[int, tuple[str, str]] = {
     429: (
         N_("Too many attempts"),
         N_("Please wait a little and try again."),
+    ),
+    503: (
+        N_("Temporarily unavailable"),
+        N_(
+            "The portal cannot save anything right now, so nothing was changed. "
+            "Please try again in a few minutes; if it lasts, tell the city's team."
+        ),
     ),
     500: (
         N_("Something went wrong on our side"),
@@ -81,9 +91,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or not wants_html(request):
             raise
         return await error_page(request, exc.status, exc)
-    except Exception:
+    except Exception as exc:
         if not is_page(request):
             raise
+        if is_storage_trouble(exc):
+            # A full disk or a lost database: nothing was saved, and it is not the
+            # visitor's fault nor a bug; say so and when to come back.
+            log.warning("page refused: storage unavailable", extra={"path": request.path})
+            response = await error_page(request, 503, None)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         log.exception("page failed", extra={"path": request.path})
         return await error_page(request, 500, None)
 

@@ -33,7 +33,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -72,10 +72,19 @@ class Claim:
     payload: dict[str, Any]
     sign_with: str | None
     inbox_url: str
+    created_at: datetime
 
     @classmethod
     def of(cls, row: OutboxActivity, inbox_url: str) -> Claim:
-        return cls(row.id, row.peer_id, row.activity_id, row.payload, row.sign_with, inbox_url)
+        return cls(
+            row.id,
+            row.peer_id,
+            row.activity_id,
+            row.payload,
+            row.sign_with,
+            inbox_url,
+            row.created_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -206,14 +215,16 @@ class DeliveryWorker:
             failure = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]
             return Attempt(Outcome.RETRY, None, failure, None)
         outcome = classify(response.status_code)
-        if (
-            response.status_code == 401
-            and outcome is Outcome.GIVE_UP
-            and in_rotation_grace(config, self.app[appkeys.KEYS], utcnow())
-        ):
-            # The peer may still hold the actor from before the rotation (a cached
-            # document, or the announcement still queued): not yet, rather than never.
-            outcome = Outcome.RETRY
+        if response.status_code == 401 and outcome is Outcome.GIVE_UP:
+            now = utcnow()
+            patience = timedelta(hours=config.federation.unauthorised_retry_hours)
+            if in_rotation_grace(config, self.app[appkeys.KEYS], now) or not expired(
+                claim.created_at, now, patience
+            ):
+                # Not yet, rather than never: the peer may still hold the actor from
+                # before a rotation, may not have pinned this node's keys yet, or one
+                # of the two clocks is off. Each is fixed without touching the row.
+                outcome = Outcome.RETRY
         error: str | None = None
         if outcome is not Outcome.DELIVERED:
             error = f"HTTP {response.status_code}: {response.text[:MAX_ERROR_TEXT]}"

@@ -173,4 +173,9 @@ class PeerRefresher:
                 elif peer.config_fingerprints and not await repo.is_trusted(session, peer.id, now):
                     todo.append((peer.id, True))
         for peer_id, slow in todo:
-            await self.refresh(peer_id, slow=slow)
+            try:
+                await self.refresh(peer_id, slow=slow)
+            except Exception:
+                # Storage trouble or a bug: this start-up pass is only a head start;
+                # the inbox and the workers fetch an unknown peer when they need it.
+                log.exception("peer refresh at start-up failed", extra={"peer_id": peer_id})

@@ -140,6 +140,9 @@ class FederationSection(_Section):
     read_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     delivery_max_age_hours: int = Field(default=96, ge=72, le=24 * 30)
     key_grace_days: int = Field(default=7, ge=0, le=90)
+    # How long a delivery the peer answers with 401 is retried (a clock off, keys not
+    # pinned yet) before it is kept as failed for an admin; 0: final at once.
+    unauthorised_retry_hours: int = Field(default=24, ge=0, le=24 * 30)
     # Retry schedule for deliveries (and for re-applying stored inbox activities):
     # the first retry after about retry_base_seconds, doubling up to retry_max_seconds.
     retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)

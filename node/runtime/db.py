@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -130,6 +132,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, events: DomainEvents | None = None) -> None:
         self.engine = engine
         self.events = events if events is not None else DomainEvents()
+        self.last_write_failure: float | None = None
         if engine.dialect.name == "sqlite":
             writing = engine.execution_options(**{_UNIT: "write"})
             reading = engine.execution_options(**{_UNIT: "read"})
@@ -145,12 +148,25 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[UnitOfWork]:
-        """A writing unit of work; its events are published after it commits."""
-        async with self._writers() as uow:
-            async with uow.begin():
-                yield uow
-            recorded = list(uow.recorded)
+        """A writing unit of work; its events are published after it commits.
+
+        When the database refused a write is remembered (``last_write_failure``): a
+        full disk or a lost server fails writes while reads still answer (and on a
+        full disk some writes still fit), and the health check must tell that apart."""
+        try:
+            async with self._writers() as uow:
+                async with uow.begin():
+                    yield uow
+                recorded = list(uow.recorded)
+        except OperationalError:
+            self.last_write_failure = time.time()
+            raise
         await self.events.publish(recorded)
+
+    def writes_failing(self, within_seconds: float) -> bool:
+        """Whether a write failed for want of storage in the last ``within_seconds``."""
+        failed = self.last_write_failure
+        return failed is not None and time.time() - failed < within_seconds
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
@@ -165,3 +181,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_storage_trouble(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing (disk full, locked too long, server
+    gone) rather than a bug: the answer is then "come back later", not an error."""
+    return isinstance(exc, OperationalError)

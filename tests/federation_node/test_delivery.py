@@ -88,6 +88,34 @@ async def test_408_429_5xx_retry_other_4xx_fail_and_stay_visible(node: RunningNo
         assert len(peer.requests) == 7  # the refused row is not tried again
 
 
+async def test_a_401_is_retried_until_the_peer_can_verify(node: RunningNode) -> None:
+    """A 401 is "not yet" for a while (a clock off by hours, keys not pinned yet):
+    once the cause is fixed, the row goes by itself, without 'zwilling peer retry'."""
+    async with ScriptedPeer([401, 401, 202]) as peer:
+        actor = await fake_peer(node, peer)
+        late = probe(node, 1)
+        await queue(node, actor, [late])
+        await wait_for(lambda: _settled(node), what="the delivery after the 401s")
+        [row] = await outbox_rows(node)
+        assert (row.state, row.tries, row.last_status) == ("delivered", 3, 202)
+        assert peer.activity_ids() == [late["id"]] * 3
+
+
+async def test_a_401_is_final_without_patience(tmp_path: Path, database_url: str) -> None:
+    overrides = _overrides(unauthorised_retry_hours=0, key_grace_days=0)
+    node = await prepare_node(tmp_path, "oldenburg", database_url, overrides=overrides)
+    await node.start(extensions=[])
+    try:
+        async with ScriptedPeer([401, 202]) as peer:
+            actor = await fake_peer(node, peer)
+            await queue(node, actor, [probe(node, 1)])
+            await wait_for(lambda: _settled(node), what="the refused delivery")
+            [row] = await outbox_rows(node)
+            assert (row.state, row.tries, row.last_status) == ("failed", 1, 401)
+    finally:
+        await node.stop()
+
+
 async def test_network_errors_retry_and_mark_the_peer_failing_until_it_answers(
     node: RunningNode,
 ) -> None:

@@ -311,7 +311,9 @@ async def test_a_peer_that_fetches_keys_verifies_after_the_restart(tmp_path: Pat
 
 
 async def test_a_401_is_final_once_the_rotation_grace_is_over(tmp_path: Path) -> None:
-    overrides = {"federation": {**FAST["federation"], "key_grace_days": 0}}
+    overrides = {
+        "federation": {**FAST["federation"], "key_grace_days": 0, "unauthorised_retry_hours": 0}
+    }
     async with (
         ScriptedPeer([401, 401]) as peer,
         node_pair(tmp_path, overrides=overrides, extensions=[]) as (oldenburg, _cholet),
