@@ -1,20 +1,22 @@
-"""Benchmark of the matching engine at city scale, with an exact faiss baseline.
+"""Benchmark of the matching engine at city scale, with a like-for-like faiss baseline.
 
 Run from the repository root::
 
-    python -m benchmarks.matching                      # 176,000 × 54,000
+    python -m benchmarks.matching                      # 176,000 × 54,000, 3 repeats
     python -m benchmarks.matching --oldenburg 20000 --cholet 6000 --no-baseline
 
-Prints wall time and peak resident memory per step, quality figures of the result, the
-baseline side by side, what publishing costs the matching (the same residents matched
-once with their raw vectors and once with the vectors as published: coarse language
-levels, k-anonymous values and combinations, withheld residents left out; on a sample
-of ``--coarsening-sample`` residents per city at most, to keep the step cheap), and
-finally one line of JSON with every figure.
+The whole match (weights, vectors, candidate pass, twins, suggestion lists) runs
+``--repeats`` times and the medians are reported; so does the gated faiss baseline
+(``benchmarks._baselines``: the same problem, vectors built inside its timer), whose
+output is checked against the engine's. Both sides use ``--threads`` cores (BLAS,
+faiss, and the engine's selection thread only from two). Then, on the last run's
+result: exactness against brute force on a sample (``--sample`` residents per side,
+scored by the scalar rules of the single-resident refresh, compared with the engine's
+unconstrained ranked lists under the tie-break by id), the blocking pairs of the twins
+over **all** gated pairs, exposure, single-resident refreshes, and what k-anonymous
+publishing costs. Every figure is printed; the last line is one JSON object.
 
-Peak memory is the process's resident set (VmHWM), reset before each step where the
-kernel allows it, because BLAS buffers are invisible to ``tracemalloc``. It includes the
-residents themselves; ``rss_before`` says how much of it was there before the step.
+Run it on a quiet machine: the load average is printed at the start and the end.
 """
 
 from __future__ import annotations
@@ -24,78 +26,28 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from benchmarks import _baselines
+from benchmarks._measure import measured, median_of
 from benchmarks.synthetic import default_taxonomy, generate_population
+from matching import tuning
 from matching.anonymise import generalise
-from matching.batch import assign_twins, suggestion_maps
-from matching.candidates import candidate_pass
-from matching.layout import VectorLayout
+from matching.batch import assign_twins, match_pair, suggestion_maps, twin_map
+from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex, suggestions_for
-from matching.score import RarityWeights, rarity_weights
+from matching.score import rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
+from matching.stability import blocking_pairs
 from matching.taxonomy import load_taxonomy
-
-_STATUS = Path("/proc/self/status")
-_CLEAR_REFS = Path("/proc/self/clear_refs")
-
-
-def _status_kib(field: str) -> int:
-    for line in _STATUS.read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux ≥ 4.0); False where not permitted."""
-    try:
-        _CLEAR_REFS.write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-_open_peaks: list[int] = []
-"""Peaks (KiB) seen so far by each enclosing step, since an inner step resets VmHWM."""
-
-
-@contextmanager
-def measured(figures: dict[str, Any], name: str) -> Iterator[None]:
-    """Record wall and CPU seconds and peak RSS (MiB) of the enclosed step under ``name``.
-
-    CPU seconds (all threads) tell how much work a step is when other processes compete
-    and wall time mostly measures the neighbours.
-    """
-    before = _status_kib("VmRSS")
-    if _open_peaks:
-        _open_peaks[-1] = max(_open_peaks[-1], _status_kib("VmHWM"))
-    exact = _reset_peak()
-    _open_peaks.append(0)
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    try:
-        yield
-    finally:
-        elapsed = time.perf_counter() - start
-        cpu = time.process_time() - cpu_start
-        peak = max(_open_peaks.pop(), _status_kib("VmHWM"))
-        if _open_peaks:
-            _open_peaks[-1] = max(_open_peaks[-1], peak)
-    figures[f"{name}_s"] = round(elapsed, 3)
-    figures[f"{name}_cpu_s"] = round(cpu, 3)
-    figures[f"{name}_peak_mib"] = round(peak / 1024, 1)
-    figures[f"{name}_rss_before_mib"] = round(before / 1024, 1)
-    if not exact:
-        figures[f"{name}_peak_is_process_peak"] = True
+from matching.twin import Twins
 
 
 def gini(values: np.ndarray) -> float:
@@ -118,48 +70,6 @@ def exposure(suggested: Sequence[tuple[Any, ...]], ids: Sequence[str]) -> np.nda
     return counts
 
 
-def refresh_times(
-    residents: Sequence[InterestProfile], index: SideIndex, samples: int, seed: int
-) -> list[float]:
-    """Seconds per single-resident refresh against a prepared index."""
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(len(residents), size=min(samples, len(residents)), replace=False)
-    settings = MatchSettings()
-    times: list[float] = []
-    for i in picks:
-        start = time.perf_counter()
-        suggestions_for(residents[int(i)], index, index.weights, settings)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def faiss_baseline(
-    rows: Sequence[InterestProfile],
-    columns: Sequence[InterestProfile],
-    weights: RarityWeights,
-    top_k: int,
-    figures: dict[str, Any],
-) -> None:
-    """Exact top-k by faiss on the same score vectors, one call per direction, no gates."""
-    import faiss
-
-    faiss.omp_set_num_threads(os.cpu_count() or 2)
-    layout = VectorLayout.build([*rows, *columns], weights)
-    left_rows = layout.left_vectors(rows, 0)
-    right_columns = layout.right_vectors(columns, len(rows))
-    with measured(figures, "baseline_rows_to_columns"):
-        faiss.knn(left_rows, right_columns, top_k, metric=faiss.METRIC_INNER_PRODUCT)
-    del left_rows, right_columns
-    left_columns = layout.left_vectors(columns, len(rows))
-    right_rows = layout.right_vectors(rows, 0)
-    with measured(figures, "baseline_columns_to_rows"):
-        faiss.knn(left_columns, right_rows, top_k, metric=faiss.METRIC_INNER_PRODUCT)
-    figures["baseline_top10_both_s"] = round(
-        figures["baseline_rows_to_columns_s"] + figures["baseline_columns_to_rows_s"], 3
-    )
-    figures["baseline_vector_width"] = int(left_columns.shape[1])
-
-
 def _quality(
     left: Sequence[InterestProfile],
     right: Sequence[InterestProfile],
@@ -167,16 +77,12 @@ def _quality(
     parent: Callable[[str], str | None],
 ) -> tuple[float, int, int]:
     """Mean top-10 score over every suggestion both ways, twin pairs, residents with a twin."""
-    rows, columns = canonical_sides(left, right)
-    weights = rarity_weights([*rows, *columns], codes, parent)
-    settings = MatchSettings()
-    row_lists, column_lists = candidate_pass(rows, columns, weights, settings)
-    suggestions = suggestion_maps(rows, columns, row_lists, column_lists, settings.top_k)
-    twins = assign_twins(rows, columns, row_lists, column_lists)
-    scores = [s.score for lists in suggestions.values() for s in lists]
+    result = match_pair(left, right, codes=codes, parent=parent)
+    scores = [s.score for lists in result.suggestions.values() for s in lists]
+    rows, _ = canonical_sides(left, right)
     row_ids = {r.id for r in rows}
-    pairs = sum(len(others) for resident, others in twins.items() if resident in row_ids)
-    with_twin = sum(1 for others in twins.values() if others)
+    pairs = sum(len(found) for resident, found in result.twins.items() if resident in row_ids)
+    with_twin = sum(1 for found in result.twins.values() if found)
     return (statistics.fmean(scores) if scores else 0.0), pairs, with_twin
 
 
@@ -213,14 +119,187 @@ def coarsening_cost(
     figures["coarsening_with_twin_published"] = pub_with
 
 
+class Match:
+    """One whole match, kept in its parts for the checks after it."""
+
+    def __init__(self, rows: list[InterestProfile], columns: list[InterestProfile]) -> None:
+        self.rows, self.columns = rows, columns
+
+    def run(
+        self, codes: Sequence[str], parent: Callable[[str], str | None], settings: MatchSettings
+    ) -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        rows, columns = self.rows, self.columns
+        with measured(figures, "match_total"):
+            with measured(figures, "engine_lists"):
+                weights = rarity_weights([*rows, *columns], codes, parent)
+                vectors = PairVectors.build(rows, columns, weights, settings.kind_gates)
+                row_lists, column_lists = candidate_pass(
+                    vectors, max(settings.top_k, tuning.TWIN_CHOICES), settings.top_k
+                )
+            with measured(figures, "twins"):
+                twins = assign_twins(vectors, row_lists)
+                twin_lists = twin_map(rows, columns, twins)
+            with measured(figures, "suggestion_maps"):
+                suggestions = suggestion_maps(
+                    rows, columns, row_lists, column_lists, settings.top_k
+                )
+        self.weights, self.vectors = weights, vectors
+        self.row_lists, self.column_lists = row_lists, column_lists
+        self.twins: Twins = twins
+        self.twin_lists, self.suggestions = twin_lists, suggestions
+        return figures
+
+
+def _brute_force_list(units: np.ndarray, length: int) -> list[tuple[int, int]]:
+    """(other, units) of the best gate-passing ``length``: score descending, then index."""
+    gated = np.flatnonzero(units > 0)
+    order = np.lexsort((gated, -units[gated].astype(np.int64)))[:length]
+    return [(int(gated[i]), int(units[gated[i]])) for i in order]
+
+
+def _engine_list(lists: CandidateLists, owner: int) -> list[tuple[int, int]]:
+    start, stop = np.searchsorted(lists.owner, [owner, owner + 1])
+    return list(
+        zip(lists.other[start:stop].tolist(), lists.units[start:stop].tolist(), strict=True)
+    )
+
+
+def exactness(match: Match, settings: MatchSettings, sample: int, seed: int) -> tuple[int, int]:
+    """(residents checked, mismatches): engine lists against a brute-force ranking.
+
+    Brute force scores every pair of the sampled resident with the refresh's index
+    (its own code: scalar rules for occupation, age, languages and gates, interests
+    summed per dimension), not with the pass's matrix products.
+    """
+    rng = np.random.default_rng(seed)
+    checked = mismatches = 0
+    sides = (
+        (match.rows, match.columns, match.row_lists, max(settings.top_k, tuning.TWIN_CHOICES)),
+        (match.columns, match.rows, match.column_lists, settings.top_k),
+    )
+    for owners, others, lists, length in sides:
+        index = SideIndex.build(others, match.weights)
+        for i in rng.choice(len(owners), size=min(sample, len(owners)), replace=False).tolist():
+            units = index.units_for(owners[i], settings.kind_gates)
+            checked += 1
+            mismatches += _brute_force_list(units, length) != _engine_list(lists, i)
+    return checked, mismatches
+
+
+def refresh_times(
+    residents: Sequence[InterestProfile], index: SideIndex, samples: int, seed: int
+) -> list[float]:
+    """Seconds per single-resident refresh against a prepared index."""
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(residents), size=min(samples, len(residents)), replace=False)
+    settings = MatchSettings()
+    times: list[float] = []
+    for i in picks:
+        start = time.perf_counter()
+        suggestions_for(residents[int(i)], index, index.weights, settings)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _exposure(
+    match: Match, figures: dict[str, Any], names: tuple[str, str], say: Callable[[str], None]
+) -> None:
+    """Twin share, exposure and list figures per city (rows are the first name)."""
+    all_scores: list[float] = []
+    for name, side, others in (
+        (names[0], match.rows, match.columns),
+        (names[1], match.columns, match.rows),
+    ):
+        with_twin = sum(1 for r in side if match.twin_lists[r.id])
+        figures[f"twin_share_{name}"] = round(with_twin / max(len(side), 1), 4)
+        counts = exposure([match.suggestions[r.id] for r in others], [r.id for r in side])
+        figures[f"max_exposure_{name}"] = int(counts.max(initial=0))
+        figures[f"mean_exposure_{name}"] = round(float(counts.mean()) if counts.size else 0.0, 2)
+        figures[f"gini_exposure_{name}"] = round(gini(counts), 4)
+        figures[f"without_suggestions_{name}"] = sum(1 for r in side if not match.suggestions[r.id])
+        all_scores.extend(s.score for r in side for s in match.suggestions[r.id])
+        say(
+            f"{name}: twin share {figures[f'twin_share_{name}']:.2%}; as a suggestion in at most "
+            f"{figures[f'max_exposure_{name}']} lists (mean {figures[f'mean_exposure_{name}']}),"
+            f" exposure Gini {figures[f'gini_exposure_{name}']}; without suggestions "
+            f"{figures[f'without_suggestions_{name}']}"
+        )
+    figures["mean_top10_score"] = round(statistics.fmean(all_scores), 4) if all_scores else 0.0
+
+
+def _baselines_side_by_side(
+    match: Match,
+    settings: MatchSettings,
+    args: argparse.Namespace,
+    figures: dict[str, Any],
+    say: Callable[[str], None],
+) -> None:
+    rows, columns = match.rows, match.columns
+    runs: list[dict[str, Any]] = []
+    for _ in range(args.repeats):
+        run: dict[str, Any] = {}
+        with measured(run, "baseline_gated"):
+            row_lists, column_lists = _baselines.gated(
+                rows,
+                columns,
+                match.weights,
+                settings.kind_gates,
+                max(settings.top_k, tuning.TWIN_CHOICES),
+                settings.top_k,
+            )
+        runs.append(run)
+    figures.update(_baselines.figures_of("baseline_gated", runs))
+    figures["baseline_gated_peak_mib"] = max(run["baseline_gated_peak_mib"] for run in runs)
+    figures["baseline_row_list_mismatches"] = _baselines.score_mismatches(
+        match.row_lists, row_lists, len(rows)
+    )
+    figures["baseline_column_list_mismatches"] = _baselines.score_mismatches(
+        match.column_lists, column_lists, len(columns)
+    )
+    say(
+        f"gated faiss baseline (exact inner product per language class, same vectors, "
+        f"language term, lengths {max(settings.top_k, tuning.TWIN_CHOICES)}/{settings.top_k}, "
+        f"vectors built inside the timer), median of {args.repeats}: "
+        f"{figures['baseline_gated_s']} s {figures['baseline_gated_runs_s']} against the "
+        f"engine's lists {figures['engine_lists_s']} s {figures['engine_lists_runs_s']} → "
+        f"{figures['baseline_gated_s'] / max(figures['engine_lists_s'], 1e-9):.2f}×; owners "
+        f"whose scores differ: rows {figures['baseline_row_list_mismatches']}, columns "
+        f"{figures['baseline_column_list_mismatches']}"
+    )
+    ungated: list[dict[str, Any]] = []
+    for _ in range(args.ungated_repeats):
+        run = {}
+        with measured(run, "baseline_ungated"):
+            _baselines.ungated(rows, columns, match.weights, settings.top_k)
+        ungated.append(run)
+    if ungated:
+        figures.update(_baselines.figures_of("baseline_ungated", ungated))
+        say(
+            f"ungated faiss.knn over every pair, top {settings.top_k} both ways, no language "
+            f"term (scale only): {figures['baseline_ungated_s']} s "
+            f"{figures['baseline_ungated_runs_s']}"
+        )
+
+
 def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
+    threads = args.threads or os.cpu_count() or 1
+    threadpool_limits(limits=threads)
+    tuning.SELECT_IN_BACKGROUND = threads > 1
+    if not args.no_baseline:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
     figures: dict[str, Any] = {
         "load_average_at_start": round(os.getloadavg()[0], 2),
         "oldenburg": args.oldenburg,
         "cholet": args.cholet,
         "seed": args.seed,
         "cpus": os.cpu_count(),
+        "threads": threads,
+        "repeats": args.repeats,
     }
+    say(f"load average {figures['load_average_at_start']}, {threads} threads")
     codes, parent = default_taxonomy()
     figures["taxonomy_codes"] = len(codes)
     start = time.perf_counter()
@@ -230,50 +309,49 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     say(f"populations: {args.oldenburg} × {args.cholet} in {figures['generate_s']} s")
 
     settings = MatchSettings()
-    with measured(figures, "match_total"):
-        rows, columns = canonical_sides(oldenburg, cholet)
-        with measured(figures, "weights"):
-            weights = rarity_weights([*rows, *columns], codes, parent)
-        with measured(figures, "top10_both"):
-            row_lists, column_lists = candidate_pass(rows, columns, weights, settings)
-        with measured(figures, "suggestion_maps"):
-            suggestions = suggestion_maps(rows, columns, row_lists, column_lists, settings.top_k)
-        with measured(figures, "twins"):
-            twins = assign_twins(rows, columns, row_lists, column_lists)
-    say(
-        f"top-{settings.top_k} both directions (with {settings.candidates} candidates for the "
-        f"twins): {figures['top10_both_s']} s (CPU {figures['top10_both_cpu_s']} s), "
-        f"peak {figures['top10_both_peak_mib']} MiB "
-        f"(rss before {figures['top10_both_rss_before_mib']} MiB)"
+    rows, columns = canonical_sides(oldenburg, cholet)
+    names = (
+        ("oldenburg", "cholet")
+        if rows[0].id.startswith("https://oldenburg")
+        else ("cholet", "oldenburg")
     )
-    say(
-        f"twin assignment: {figures['twins_s']} s (CPU {figures['twins_cpu_s']} s), "
-        f"peak {figures['twins_peak_mib']} MiB"
-    )
-    say(
-        f"whole match (weights, pass, lists, twins): {figures['match_total_s']} s "
-        f"(CPU {figures['match_total_cpu_s']} s), "
-        f"peak {figures['match_total_peak_mib']} MiB"
-    )
-
-    for name, side, others in (("oldenburg", oldenburg, cholet), ("cholet", cholet, oldenburg)):
-        with_twin = sum(1 for r in side if twins[r.id])
-        figures[f"twin_share_{name}"] = round(with_twin / max(len(side), 1), 4)
-        counts = exposure([suggestions[r.id] for r in others], [r.id for r in side])
-        figures[f"max_exposure_{name}"] = int(counts.max(initial=0))
-        figures[f"gini_exposure_{name}"] = round(gini(counts), 4)
-        figures[f"without_suggestions_{name}"] = sum(1 for r in side if not suggestions[r.id])
+    match = Match(rows, columns)
+    runs = []
+    for number in range(args.repeats):
+        runs.append(match.run(codes, parent, settings))
         say(
-            f"{name}: twin share {figures[f'twin_share_{name}']:.2%}, most exposed in "
-            f"{figures[f'max_exposure_{name}']} lists, exposure Gini "
-            f"{figures[f'gini_exposure_{name}']}, without suggestions "
-            f"{figures[f'without_suggestions_{name}']}"
+            f"run {number + 1}: whole match {runs[-1]['match_total_s']} s (lists "
+            f"{runs[-1]['engine_lists_s']} s, twins {runs[-1]['twins_s']} s, suggestion maps "
+            f"{runs[-1]['suggestion_maps_s']} s), peak {runs[-1]['match_total_peak_mib']} MiB"
         )
-    del suggestions, twins, row_lists, column_lists
+    for key in ("match_total", "engine_lists", "twins", "suggestion_maps"):
+        figures.update(_baselines.figures_of(key, runs))
+        figures[f"{key}_cpu_s"] = median_of(runs, f"{key}_cpu_s")
+    figures["match_total_peak_mib"] = max(run["match_total_peak_mib"] for run in runs)
+    figures["match_total_rss_before_mib"] = runs[-1]["match_total_rss_before_mib"]
+    say(
+        f"whole match (weights, vectors, pass, twins, suggestion lists), median of "
+        f"{args.repeats}: {figures['match_total_s']} s (CPU {figures['match_total_cpu_s']} s), "
+        f"peak {figures['match_total_peak_mib']} MiB (rss before "
+        f"{figures['match_total_rss_before_mib']} MiB)"
+    )
 
-    for name, side, others in (("oldenburg", oldenburg, cholet), ("cholet", cholet, oldenburg)):
+    _exposure(match, figures, names, say)
+    with measured(figures, "blocking_check"):
+        figures["blocking_pairs"] = blocking_pairs(match.vectors, match.twins)
+    gated = sum(c.rows.size * c.columns.size for c in match.vectors.classes)
+    figures["gated_pairs"] = gated
+    say(
+        f"twins: {figures['blocking_pairs']} blocking pairs among all {gated:,} gated pairs "
+        f"(checked in {figures['blocking_check_s']} s)"
+    )
+    checked, mismatches = exactness(match, settings, args.sample, args.seed)
+    figures["sample_checked"], figures["sample_mismatches"] = checked, mismatches
+    say(f"exactness: {checked} residents' lists against brute force, {mismatches} differ")
+
+    for name, side, others in ((names[0], rows, columns), (names[1], columns, rows)):
         with measured(figures, f"index_{name}"):
-            index = SideIndex.build(others, weights)
+            index = SideIndex.build(others, match.weights)
         times = refresh_times(side, index, args.refresh_samples, args.seed)
         figures[f"refresh_{name}_median_ms"] = round(1000 * statistics.median(times), 2)
         figures[f"refresh_{name}_max_ms"] = round(1000 * max(times), 2)
@@ -299,28 +377,23 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         )
 
     if not args.no_baseline:
-        faiss_baseline(rows, columns, weights, settings.top_k, figures)
-        say(
-            f"baseline faiss.knn exact inner product, one call per direction, no gates: "
-            f"{figures['baseline_rows_to_columns_s']} s + {figures['baseline_columns_to_rows_s']}"
-            f" s = {figures['baseline_top10_both_s']} s"
-        )
-        say(
-            f"top-10 both directions: engine {figures['top10_both_s']} s vs faiss "
-            f"{figures['baseline_top10_both_s']} s "
-            f"({figures['baseline_top10_both_s'] / max(figures['top10_both_s'], 1e-9):.2f}×)"
-        )
+        _baselines_side_by_side(match, settings, args, figures, say)
     figures["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    say(f"load average at the end {figures['load_average_at_end']}")
     return figures
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--oldenburg", type=int, default=176_000)
     parser.add_argument("--cholet", type=int, default=54_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0, help="cores to use (0: all)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the match and baseline")
+    parser.add_argument("--ungated-repeats", type=int, default=1, help="runs of ungated faiss")
+    parser.add_argument("--sample", type=int, default=500, help="residents per side checked")
     parser.add_argument("--refresh-samples", type=int, default=50)
-    parser.add_argument("--no-baseline", action="store_true", help="skip the faiss baseline")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the faiss baselines")
     parser.add_argument(
         "--coarsening-sample",
         type=int,

@@ -161,8 +161,9 @@ def candidate_lists(
     right: Float32Array,
     classes: Sequence[LanguageClass],
     length: int,
+    column_length: int,
 ) -> tuple[Triples, Triples]:
-    """Each row's and each column's ``length`` best gate-passing candidates.
+    """Each row's ``length`` and each column's ``column_length`` best gate-passing candidates.
 
     ``left`` (rows, width K) and ``right`` (columns × K) are score vectors whose last
     column is the language term; it is filled per class from ``LanguageClass.language``.
@@ -172,7 +173,7 @@ def candidate_lists(
     in order, one at a time, so the column bounds evolve the same way on every run (the
     result would be exact and identical even if they did not).
     """
-    state = ColumnBounds(right.shape[0], length)
+    state = ColumnBounds(right.shape[0], column_length)
     row_parts: list[Triples] = []
     if tuning.SELECT_IN_BACKGROUND:
         with ThreadPoolExecutor(max_workers=1) as selector:

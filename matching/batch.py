@@ -14,16 +14,16 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from matching._arrays import IndexArray, Int32Array, Int64Array
-from matching.candidates import CandidateLists, candidate_pass
+from matching import tuning
+from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.profile import InterestProfile
 from matching.results import PairResult, Suggestion
 from matching.score import SCORE_UNITS, ParentOf, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
-from matching.twin import capacity_for, stable_twins
+from matching.twin import Choices, Twins, capacity_for, stable_twins
 
-__all__ = ["assign_twins", "match_pair", "suggestion_maps"]
+__all__ = ["assign_twins", "match_pair", "suggestion_maps", "twin_map"]
 
 
 @contextmanager
@@ -65,53 +65,23 @@ def _suggestion_map(
     return result
 
 
-def _pair_units(
-    proposer: IndexArray,
-    hospital: Int64Array,
-    row_lists: CandidateLists,
-    column_lists: CandidateLists,
-) -> tuple[Int64Array, Int64Array, Int32Array]:
-    """The scores of the twin pairs, looked up in the candidate lists they came from."""
-    owner = np.concatenate((row_lists.owner, column_lists.other)).astype(np.int64)
-    other = np.concatenate((row_lists.other, column_lists.owner)).astype(np.int64)
-    units = np.concatenate((row_lists.units, column_lists.units))
-    proposers, hospitals = proposer.astype(np.int64), hospital.astype(np.int64)
-    span = int(max(hospitals.max(initial=0), other.max(initial=0))) + 1
-    edge_key = owner * span + other
-    order = np.argsort(edge_key, kind="stable")
-    found = order[np.searchsorted(edge_key[order], proposers * span + hospitals)]
-    return proposers, hospitals, units[found]
-
-
 def _twin_map(
-    rows: Sequence[InterestProfile],
-    columns: Sequence[InterestProfile],
-    row_lists: CandidateLists,
-    column_lists: CandidateLists,
-) -> dict[str, tuple[str, ...]]:
-    twin = stable_twins(
-        np.concatenate((row_lists.owner, column_lists.other)),
-        np.concatenate((row_lists.other, column_lists.owner)),
-        np.concatenate((row_lists.units, column_lists.units)),
-        proposers=len(rows),
-        hospitals=len(columns),
-        capacity=capacity_for(len(rows), len(columns)),
-    )
-    result: dict[str, tuple[str, ...]] = {r.id: () for r in [*rows, *columns]}
-    matched = np.flatnonzero(twin >= 0)
-    if matched.size == 0:
+    rows: Sequence[InterestProfile], columns: Sequence[InterestProfile], twins: Twins
+) -> dict[str, tuple[Suggestion, ...]]:
+    result: dict[str, tuple[Suggestion, ...]] = {r.id: () for r in [*rows, *columns]}
+    proposer = np.flatnonzero(twins.hospital >= 0)
+    if proposer.size == 0:
         return result
+    hospital, units = twins.hospital[proposer], twins.units[proposer]
     # A resident of the smaller side lists their twins by score, then by id.
-    proposer, hospital, units = _pair_units(matched, twin[matched], row_lists, column_lists)
     order = np.lexsort((proposer, -units, hospital))
-    grouped: dict[int, list[str]] = {}
-    proposer_order: list[int] = proposer[order].tolist()
-    hospital_order: list[int] = hospital[order].tolist()
-    for p, h in zip(proposer_order, hospital_order, strict=True):
-        result[rows[p].id] = (columns[h].id,)
-        grouped.setdefault(h, []).append(rows[p].id)
-    for h, twins in grouped.items():
-        result[columns[h].id] = tuple(twins)
+    scores: list[float] = (units[order] / SCORE_UNITS).tolist()
+    grouped: dict[int, list[Suggestion]] = {}
+    for p, h, value in zip(proposer[order].tolist(), hospital[order].tolist(), scores, strict=True):
+        result[rows[p].id] = (Suggestion(columns[h].id, value),)
+        grouped.setdefault(h, []).append(Suggestion(rows[p].id, value))
+    for h, twins_of in grouped.items():
+        result[columns[h].id] = tuple(twins_of)
     return result
 
 
@@ -129,15 +99,29 @@ def suggestion_maps(
     return suggestions
 
 
-def assign_twins(
-    rows: Sequence[InterestProfile],
-    columns: Sequence[InterestProfile],
-    row_lists: CandidateLists,
-    column_lists: CandidateLists,
-) -> dict[str, tuple[str, ...]]:
-    """Each resident's twin(s), keyed by id (see :mod:`matching.twin`)."""
+def assign_twins(vectors: PairVectors, row_lists: CandidateLists) -> Twins:
+    """The stable twins among all gated pairs (see :mod:`matching.twin`).
+
+    Rows start from their candidate lists; a list holding every gated column is complete,
+    the others may ask for more.
+    """
+    held = np.bincount(row_lists.owner, minlength=vectors.rows)
+    return stable_twins(
+        Choices(row_lists.owner, row_lists.other, row_lists.units),
+        proposers=vectors.rows,
+        hospitals=vectors.columns,
+        capacity=capacity_for(vectors.rows, vectors.columns),
+        complete=held >= vectors.gated_columns(),
+        more=vectors.row_scores().best_above,
+    )
+
+
+def twin_map(
+    rows: Sequence[InterestProfile], columns: Sequence[InterestProfile], twins: Twins
+) -> dict[str, tuple[Suggestion, ...]]:
+    """Each resident's twin(s) with the pair's score, keyed by id."""
     with _bulk_objects():
-        return _twin_map(rows, columns, row_lists, column_lists)
+        return _twin_map(rows, columns, twins)
 
 
 def match_pair(
@@ -156,9 +140,13 @@ def match_pair(
     settings = settings or MatchSettings()
     rows, columns = canonical_sides(side_a, side_b)
     weights = rarity_weights([*rows, *columns], codes, parent)
-    row_lists, column_lists = candidate_pass(rows, columns, weights, settings)
+    vectors = PairVectors.build(rows, columns, weights, settings.kind_gates)
+    row_lists, column_lists = candidate_pass(
+        vectors, max(settings.top_k, tuning.TWIN_CHOICES, 1), max(settings.top_k, 1)
+    )
+    twins = assign_twins(vectors, row_lists)
     return PairResult(
         suggestions=suggestion_maps(rows, columns, row_lists, column_lists, settings.top_k),
-        twins=assign_twins(rows, columns, row_lists, column_lists),
+        twins=twin_map(rows, columns, twins),
         weights=weights,
     )

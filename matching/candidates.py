@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching import _vectors
-from matching._arrays import IndexArray, Int32Array
+from matching._arrays import Float32Array, IndexArray, Int32Array
 from matching._blocks import LanguageClass
+from matching._rows import RowScores
 from matching._topk import candidate_lists
 from matching.gates import KindGates
 from matching.layout import SparseLeftVectors, VectorLayout
 from matching.profile import InterestProfile
 from matching.score import RarityWeights
-from matching.settings import MatchSettings
 
-__all__ = ["CandidateLists", "candidate_pass"]
+__all__ = ["CandidateLists", "PairVectors", "candidate_pass", "language_classes"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -44,7 +44,7 @@ class CandidateLists:
         return np.searchsorted(self.owner, np.arange(owners + 1))
 
 
-def _language_classes(
+def language_classes(
     rows: Sequence[InterestProfile],
     columns: Sequence[InterestProfile],
     kind_gates: KindGates,
@@ -70,20 +70,56 @@ def _language_classes(
     return classes
 
 
-def candidate_pass(
-    rows: Sequence[InterestProfile],
-    columns: Sequence[InterestProfile],
-    weights: RarityWeights,
-    settings: MatchSettings,
-) -> tuple[CandidateLists, CandidateLists]:
-    """Each row's and each column's ``settings.list_length`` best candidates.
+@dataclass(frozen=True, slots=True, eq=False)
+class PairVectors:
+    """The score vectors and language classes of one pair of sides, built once.
 
-    ``rows`` and ``columns`` as returned by :func:`matching.sides.canonical_sides`: the
-    lists, and so the twins, depend on which side plays the rows.
+    The candidate pass, the twins' requests for more choices and the stability check all
+    multiply the same vectors class by class.
     """
-    layout = VectorLayout.build([*rows, *columns], weights)
-    left = SparseLeftVectors(layout, rows)
-    right = layout.right_vectors(columns, len(rows))
-    classes = _language_classes(rows, columns, settings.kind_gates)
-    row_lists, column_lists = candidate_lists(left, right, classes, settings.list_length)
+
+    left: SparseLeftVectors
+    right: Float32Array
+    classes: list[LanguageClass]
+    rows: int
+    columns: int
+
+    @classmethod
+    def build(
+        cls,
+        rows: Sequence[InterestProfile],
+        columns: Sequence[InterestProfile],
+        weights: RarityWeights,
+        kind_gates: KindGates,
+    ) -> PairVectors:
+        """``rows`` and ``columns`` as returned by :func:`matching.sides.canonical_sides`:
+        the lists, and so the twins, depend on which side plays the rows."""
+        layout = VectorLayout.build([*rows, *columns], weights)
+        return cls(
+            left=SparseLeftVectors(layout, rows),
+            right=layout.right_vectors(columns, len(rows)),
+            classes=language_classes(rows, columns, kind_gates),
+            rows=len(rows),
+            columns=len(columns),
+        )
+
+    def row_scores(self) -> RowScores:
+        return RowScores(self.left, self.right, self.classes, self.rows)
+
+    def gated_columns(self) -> IndexArray:
+        """How many columns each row may be matched with at all."""
+        counts = np.zeros(self.rows, dtype=np.intp)
+        for language_class in self.classes:
+            counts[language_class.rows] = language_class.columns.size
+        return counts
+
+
+def candidate_pass(
+    vectors: PairVectors, row_length: int, column_length: int
+) -> tuple[CandidateLists, CandidateLists]:
+    """Each row's ``row_length`` and each column's ``column_length`` best gate-passing
+    candidates (rows may need longer lists: the twins start from them)."""
+    row_lists, column_lists = candidate_lists(
+        vectors.left, vectors.right, vectors.classes, row_length, column_length
+    )
     return CandidateLists(*row_lists), CandidateLists(*column_lists)

@@ -32,5 +32,5 @@ class PairResult:
     """
 
     suggestions: Mapping[str, tuple[Suggestion, ...]]
-    twins: Mapping[str, tuple[str, ...]]
+    twins: Mapping[str, tuple[Suggestion, ...]]
     weights: RarityWeights

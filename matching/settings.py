@@ -14,17 +14,7 @@ from matching.gates import DEFAULT_KIND_GATES, KindGates
 
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
-    """What both nodes of a pair must configure identically.
-
-    ``candidates`` is the length of the lists the twin assignment works on (at least
-    ``top_k``): longer lists make the twins stable against more of the market.
-    """
+    """What both nodes of a pair must configure identically."""
 
     kind_gates: KindGates = field(default_factory=lambda: DEFAULT_KIND_GATES)
     top_k: int = 10
-    candidates: int = 32
-
-    @property
-    def list_length(self) -> int:
-        """One list serves both the suggestions and the twins, so it is the longer one."""
-        return max(self.top_k, self.candidates, 1)

@@ -10,6 +10,12 @@ The pass reads them at call time, as ``tuning.NAME``; set them before a run.
 
 from __future__ import annotations
 
+TWIN_CHOICES = 32
+"""Candidates each resident of the larger side starts the twin assignment with (at least
+``top_k`` are kept anyway). A resident turned away by all of them asks for more, so the
+twins are the same for any length; longer lists only trade the pass's time against
+those requests."""
+
 ROW_BLOCK = 256
 """Rows multiplied at once: two blocks (ROW_BLOCK × columns, float32) are in flight."""
 

@@ -97,7 +97,9 @@ def forecast_twins(first: Config, second: Config) -> dict[str, list[str]]:
     for side, published in zip(sides, sent, strict=True):
         for actor, (_, resident) in published.items():
             if resident.role is not None:
-                twins[resident.email] = [everyone[t][1].display_name for t in result.twins[actor]]
+                twins[resident.email] = [
+                    everyone[t.other_id][1].display_name for t in result.twins[actor]
+                ]
         for resident in featured(side.residents):
             twins.setdefault(resident.email, [])
     return twins

@@ -116,8 +116,8 @@ def test_the_mayors_are_twins(salt: str) -> None:
     result = match_pair(
         oldenburg, cholet, codes=taxonomy.codes, parent=taxonomy.parent, settings=settings
     )
-    assert result.twins[krogmann.id] == (bourdouleix.id,)
-    assert krogmann.id in result.twins[bourdouleix.id]
+    assert [t.other_id for t in result.twins[krogmann.id]] == [bourdouleix.id]
+    assert krogmann.id in [t.other_id for t in result.twins[bourdouleix.id]]
     assert result.suggestions[krogmann.id][0].other_id == bourdouleix.id
     assert result.suggestions[bourdouleix.id][0].other_id == krogmann.id
 
@@ -168,7 +168,9 @@ def test_every_login_meets_its_counterpart(salt: str) -> None:
         parent=taxonomy.parent,
         settings=match_settings(load_config(CONFIGS["oldenburg"], environ={})),
     )
-    twins = {names[actor]: [names[t] for t in found] for actor, found in result.twins.items()}
+    twins = {
+        names[actor]: [names[t.other_id] for t in found] for actor, found in result.twins.items()
+    }
     for login, counterpart in COUNTERPARTS.items():
         assert twins[login] == [counterpart], login
         assert twins[counterpart][0] == login, counterpart

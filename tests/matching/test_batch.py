@@ -56,10 +56,8 @@ def check_against_reference(
     weights = result.weights
     assert weights == rarity_weights(side_a + side_b, CODES, parent)
     by_id = {r.id: r for r in side_a + side_b}
-    candidates: dict[str, list[tuple[str, int]]] = {}
     for side, others in ((side_a, side_b), (side_b, side_a)):
-        expected = reference_lists(side, others, weights, settings, settings.list_length)
-        candidates.update(expected)
+        expected = reference_lists(side, others, weights, settings, settings.top_k)
         for resident in side:
             got = result.suggestions[resident.id]
             want = expected[resident.id][: settings.top_k]
@@ -67,7 +65,7 @@ def check_against_reference(
             for suggestion in got:
                 other = by_id[suggestion.other_id]
                 assert suggestion.score == score(resident, other, weights, settings.kind_gates)
-    check_twins(result, side_a, side_b, candidates, weights, settings)
+    check_twins(result, side_a, side_b, weights, settings)
     return result
 
 
@@ -75,15 +73,14 @@ def check_twins(
     result: PairResult,
     side_a: list[InterestProfile],
     side_b: list[InterestProfile],
-    candidates: dict[str, list[tuple[str, int]]],
     weights: RarityWeights,
     settings: MatchSettings,
 ) -> None:
-    """Capacities respected, and no blocking pair among the candidate lists."""
+    """Capacities respected, and no blocking pair among all gate-passing pairs."""
     larger, smaller = (side_a, side_b) if len(side_a) >= len(side_b) else (side_b, side_a)
     capacity = capacity_for(len(larger), len(smaller))
     by_id = {r.id: r for r in side_a + side_b}
-    twins = result.twins
+    twins = {k: tuple(t.other_id for t in v) for k, v in result.twins.items()}
     assert set(twins) == set(by_id)
     for resident in larger:
         assert len(twins[resident.id]) <= 1
@@ -98,25 +95,27 @@ def check_twins(
     def prefers(who: str, new: str, current: str) -> bool:
         return (units(who, new), current) > (units(who, current), new)
 
-    edges = {(a, b) for a, lst in candidates.items() for b, _ in lst}
-    for a, b in edges:
-        big, small = (a, b) if by_id[a] in larger else (b, a)
+    gated = [(a.id, b.id) for a in larger for b in smaller if units(a.id, b.id) > 0]
+    for big, small in gated:
         if twins[big] == (small,):
             continue
         big_wants = not twins[big] or prefers(big, small, twins[big][0])
         held = twins[small]
         small_wants = len(held) < capacity or any(prefers(small, big, x) for x in held)
         assert not (big_wants and small_wants), f"blocking pair {big} {small}"
-    for resident_id, twin_ids in twins.items():
-        for other in twin_ids:
-            assert units(resident_id, other) > 0
+    for resident_id, found in result.twins.items():
+        for twin in found:
+            assert twin.score == score(
+                by_id[resident_id], by_id[twin.other_id], weights, settings.kind_gates
+            )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_engine_equals_scalar_reference(seed: int) -> None:
+def test_engine_equals_scalar_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tuning, "TWIN_CHOICES", 8)
     side_a = population("oldenburg", 70, seed)
     side_b = population("cholet", 30, seed)
-    check_against_reference(side_a, side_b, MatchSettings(top_k=5, candidates=8))
+    check_against_reference(side_a, side_b, MatchSettings(top_k=5))
 
 
 def test_engine_equals_reference_with_configured_kind_gates() -> None:
@@ -130,9 +129,22 @@ def test_blocked_path_equals_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tuning, "ROW_BLOCK", 32)
     monkeypatch.setattr(tuning, "CHUNK_COLUMNS", 64)
     monkeypatch.setattr(tuning, "NARROW_COLUMNS", 0)
+    monkeypatch.setattr(tuning, "TWIN_CHOICES", 4)
     side_a = population("oldenburg", 160, 5)
     side_b = population("cholet", 140, 5)
-    check_against_reference(side_a, side_b, MatchSettings(top_k=3, candidates=4))
+    check_against_reference(side_a, side_b, MatchSettings(top_k=3))
+
+
+@pytest.mark.parametrize("choices", [1, 3, 32])
+def test_twins_do_not_depend_on_the_length_of_the_first_lists(
+    choices: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only speed: residents turned away by all of their first choices ask for more."""
+    side_a = population("oldenburg", 120, 14)
+    side_b = population("cholet", 40, 14)
+    expected = match_pair(side_a, side_b, codes=CODES, parent=parent).twins
+    monkeypatch.setattr(tuning, "TWIN_CHOICES", choices)
+    assert match_pair(side_a, side_b, codes=CODES, parent=parent).twins == expected
 
 
 def test_result_does_not_depend_on_argument_or_input_order() -> None:
@@ -160,7 +172,7 @@ def digest(result: PairResult) -> str:
         "suggestions": {
             k: [(s.other_id, s.score) for s in v] for k, v in result.suggestions.items()
         },
-        "twins": dict(result.twins),
+        "twins": {k: [(t.other_id, t.score) for t in v] for k, v in result.twins.items()},
         "weights": list(result.weights.weights),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
@@ -216,7 +228,7 @@ def test_ties_are_broken_by_id() -> None:
     assert [s.other_id[-1] for s in got] == ["a", "b", "c", "d", "e"]
     assert len({s.score for s in got}) == 1
     # The viewer is the smaller side (capacity 5): all five, listed by score then id.
-    assert result.twins[viewer.id] == tuple(s.other_id for s in got)
+    assert result.twins[viewer.id] == got
 
 
 def test_residents_without_candidates_have_no_twin_and_no_suggestions() -> None:
@@ -235,7 +247,7 @@ def test_residents_without_candidates_have_no_twin_and_no_suggestions() -> None:
     assert result.suggestions[person.id] == (
         Suggestion(mute.id, result.suggestions[mute.id][0].score),
     )
-    assert result.twins[person.id] == (mute.id,)
+    assert [t.other_id for t in result.twins[person.id]] == [mute.id]
 
 
 def test_empty_side() -> None:
