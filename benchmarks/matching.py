@@ -37,17 +37,24 @@ from benchmarks._measure import measured, median_of
 from benchmarks.synthetic import default_taxonomy, generate_population
 from matching import tuning
 from matching.anonymise import generalise
-from matching.batch import assign_twins, match_pair, suggestion_maps, twin_map
+from matching.batch import (
+    assign_twins,
+    match_pair,
+    suggestion_lists,
+    suggestion_maps,
+    twin_map,
+    unconstrained,
+)
 from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex, suggestions_for
-from matching.score import rarity_weights
+from matching.score import SCORE_UNITS, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
 from matching.stability import blocking_pairs
 from matching.taxonomy import load_taxonomy
-from matching.twin import Twins
+from matching.twin import Choices, Twins
 
 
 def gini(values: np.ndarray) -> float:
@@ -58,16 +65,6 @@ def gini(values: np.ndarray) -> float:
     n = ordered.size
     cumulative = np.cumsum(ordered)
     return float((n + 1 - 2 * (cumulative / cumulative[-1]).sum()) / n)
-
-
-def exposure(suggested: Sequence[tuple[Any, ...]], ids: Sequence[str]) -> np.ndarray:
-    """How many suggestion lists each of ``ids`` appears in."""
-    position = {resident_id: i for i, resident_id in enumerate(ids)}
-    counts = np.zeros(len(ids), dtype=np.int64)
-    for suggestions in suggested:
-        for suggestion in suggestions:
-            counts[position[suggestion.other_id]] += 1
-    return counts
 
 
 def _quality(
@@ -140,14 +137,16 @@ class Match:
             with measured(figures, "twins"):
                 twins = assign_twins(vectors, row_lists)
                 twin_lists = twin_map(rows, columns, twins)
-            with measured(figures, "suggestion_maps"):
-                suggestions = suggestion_maps(
-                    rows, columns, row_lists, column_lists, settings.top_k
+            with measured(figures, "suggestions"):
+                row_suggestions, column_suggestions = suggestion_lists(
+                    vectors, row_lists, column_lists, settings
                 )
+                suggestions = suggestion_maps(rows, columns, row_suggestions, column_suggestions)
         self.weights, self.vectors = weights, vectors
         self.row_lists, self.column_lists = row_lists, column_lists
         self.twins: Twins = twins
         self.twin_lists, self.suggestions = twin_lists, suggestions
+        self.spread = (row_suggestions, column_suggestions)
         return figures
 
 
@@ -202,30 +201,83 @@ def refresh_times(
     return times
 
 
+def _list_figures(
+    lists: tuple[Choices, Choices], sizes: tuple[int, int], top_k: int
+) -> dict[str, Any]:
+    """Exposure of each side in the other's lists, and the mean score of all suggestions."""
+    figures: dict[str, Any] = {}
+    for side, others_lists, size in (("rows", lists[1], sizes[0]), ("columns", lists[0], sizes[1])):
+        counts = np.bincount(others_lists.hospital, minlength=size)
+        figures[f"max_exposure_{side}"] = int(counts.max(initial=0))
+        figures[f"mean_exposure_{side}"] = round(float(counts.mean()) if size else 0.0, 2)
+        figures[f"gini_exposure_{side}"] = round(gini(counts), 4)
+    for side, own, size in (("rows", lists[0], sizes[0]), ("columns", lists[1], sizes[1])):
+        held = np.bincount(own.proposer, minlength=size)
+        figures[f"short_lists_{side}"] = int((held < top_k).sum())
+        figures[f"without_suggestions_{side}"] = int((held == 0).sum())
+    units = np.concatenate((lists[0].units, lists[1].units))
+    figures["mean_top10_score"] = round(float(units.mean()) / SCORE_UNITS, 4) if units.size else 0.0
+    figures["score_sum"] = int(units.sum())
+    return figures
+
+
 def _exposure(
-    match: Match, figures: dict[str, Any], names: tuple[str, str], say: Callable[[str], None]
+    match: Match,
+    settings: MatchSettings,
+    figures: dict[str, Any],
+    names: tuple[str, str],
+    say: Callable[[str], None],
 ) -> None:
-    """Twin share, exposure and list figures per city (rows are the first name)."""
-    all_scores: list[float] = []
-    for name, side, others in (
-        (names[0], match.rows, match.columns),
-        (names[1], match.columns, match.rows),
+    """Twin share per city, and exposure with and without the caps."""
+    sizes = (len(match.rows), len(match.columns))
+    capped = _list_figures(match.spread, sizes, settings.top_k)
+    free = _list_figures(
+        (
+            unconstrained(match.row_lists, settings.top_k),
+            unconstrained(match.column_lists, settings.top_k),
+        ),
+        sizes,
+        settings.top_k,
+    )
+    figures["mean_top10_score"] = capped["mean_top10_score"]
+    figures["mean_top10_score_unconstrained"] = free["mean_top10_score"]
+    figures["exposure_factor"] = settings.exposure_factor
+    for name, side, residents in (
+        (names[0], "rows", match.rows),
+        (names[1], "columns", match.columns),
     ):
-        with_twin = sum(1 for r in side if match.twin_lists[r.id])
-        figures[f"twin_share_{name}"] = round(with_twin / max(len(side), 1), 4)
-        counts = exposure([match.suggestions[r.id] for r in others], [r.id for r in side])
-        figures[f"max_exposure_{name}"] = int(counts.max(initial=0))
-        figures[f"mean_exposure_{name}"] = round(float(counts.mean()) if counts.size else 0.0, 2)
-        figures[f"gini_exposure_{name}"] = round(gini(counts), 4)
-        figures[f"without_suggestions_{name}"] = sum(1 for r in side if not match.suggestions[r.id])
-        all_scores.extend(s.score for r in side for s in match.suggestions[r.id])
+        with_twin = sum(1 for r in residents if match.twin_lists[r.id])
+        figures[f"twin_share_{name}"] = round(with_twin / max(len(residents), 1), 4)
+        for key in (
+            "max_exposure",
+            "mean_exposure",
+            "gini_exposure",
+            "short_lists",
+            "without_suggestions",
+        ):
+            figures[f"{key}_{name}"] = capped[f"{key}_{side}"]
+        for key in ("max_exposure", "gini_exposure"):
+            figures[f"{key}_{name}_unconstrained"] = free[f"{key}_{side}"]
         say(
             f"{name}: twin share {figures[f'twin_share_{name}']:.2%}; as a suggestion in at most "
-            f"{figures[f'max_exposure_{name}']} lists (mean {figures[f'mean_exposure_{name}']}),"
-            f" exposure Gini {figures[f'gini_exposure_{name}']}; without suggestions "
+            f"{figures[f'max_exposure_{name}']} lists (unconstrained "
+            f"{figures[f'max_exposure_{name}_unconstrained']}, mean "
+            f"{figures[f'mean_exposure_{name}']}), exposure Gini "
+            f"{figures[f'gini_exposure_{name}']} (unconstrained "
+            f"{figures[f'gini_exposure_{name}_unconstrained']}); lists shorter than "
+            f"{settings.top_k}: {figures[f'short_lists_{name}']}, empty: "
             f"{figures[f'without_suggestions_{name}']}"
         )
-    figures["mean_top10_score"] = round(statistics.fmean(all_scores), 4) if all_scores else 0.0
+    change = figures["mean_top10_score"] / max(figures["mean_top10_score_unconstrained"], 1e-9) - 1
+    figures["mean_top10_score_change"] = round(change, 4)
+    # Lists left short lose their missing entries' scores too: the sum counts them.
+    total = capped["score_sum"] / max(free["score_sum"], 1) - 1
+    figures["top10_score_sum_change"] = round(total, 4)
+    say(
+        f"mean score of all suggestions {figures['mean_top10_score']} with the caps "
+        f"(factor {settings.exposure_factor}), {figures['mean_top10_score_unconstrained']} "
+        f"without ({change:+.2%}); sum of all suggestions' scores {total:+.2%}"
+    )
 
 
 def _baselines_side_by_side(
@@ -321,10 +373,10 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         runs.append(match.run(codes, parent, settings))
         say(
             f"run {number + 1}: whole match {runs[-1]['match_total_s']} s (lists "
-            f"{runs[-1]['engine_lists_s']} s, twins {runs[-1]['twins_s']} s, suggestion maps "
-            f"{runs[-1]['suggestion_maps_s']} s), peak {runs[-1]['match_total_peak_mib']} MiB"
+            f"{runs[-1]['engine_lists_s']} s, twins {runs[-1]['twins_s']} s, suggestions "
+            f"{runs[-1]['suggestions_s']} s), peak {runs[-1]['match_total_peak_mib']} MiB"
         )
-    for key in ("match_total", "engine_lists", "twins", "suggestion_maps"):
+    for key in ("match_total", "engine_lists", "twins", "suggestions"):
         figures.update(_baselines.figures_of(key, runs))
         figures[f"{key}_cpu_s"] = median_of(runs, f"{key}_cpu_s")
     figures["match_total_peak_mib"] = max(run["match_total_peak_mib"] for run in runs)
@@ -336,7 +388,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         f"{figures['match_total_rss_before_mib']} MiB)"
     )
 
-    _exposure(match, figures, names, say)
+    _exposure(match, settings, figures, names, say)
     with measured(figures, "blocking_check"):
         figures["blocking_pairs"] = blocking_pairs(match.vectors, match.twins)
     gated = sum(c.rows.size * c.columns.size for c in match.vectors.classes)

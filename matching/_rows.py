@@ -15,7 +15,7 @@ import numpy as np
 from matching import tuning
 from matching._arrays import Float32Array, IndexArray, Int64Array
 from matching._blocks import LanguageClass, RowVectors
-from matching.twin import Choices, hospital_keys
+from matching._deferred import Choices, hospital_keys, no_choices
 
 
 class RowScores:
@@ -78,22 +78,34 @@ class RowScores:
                 units = np.ascontiguousarray(full[:, features]) @ block_right.T
                 yield block_rows, block_columns, units
 
-    def best_above(
-        self, rows: Int64Array, ceilings: Int64Array, bars: Int64Array, count: int
+    def next_choices(
+        self,
+        rows: Int64Array,
+        last_units: Int64Array,
+        last_column: Int64Array,
+        bars: Int64Array,
+        count: int,
     ) -> Choices:
-        """Each row's best ``count`` columns whose twin key beats the column's bar.
+        """Each row's best ``count`` columns after its last offered one whose key beats
+        the column's bar (:class:`matching._deferred.MoreChoices`).
 
-        What a proposer of the twin assignment asks for when its list ran out
-        (:class:`matching.twin.MoreChoices`). Only columns whose bar is below a row's
-        ceiling can take it, and only those are scored: late in the assignment, few.
+        Only columns whose bar is below the row's ceiling (its last score) can take it,
+        and only those are scored: late in an assignment, few.
         """
         found: list[Choices] = []
-        reach = (hospital_keys(ceilings, rows), bars)
+        position = np.full(self._class_of.size, -1, dtype=np.int64)
+        position[rows] = np.arange(rows.size)
+        reach = (hospital_keys(last_units, rows), bars)
         for block_rows, columns, scores in self.blocks(rows.astype(np.intp), reach):
             units = scores.astype(np.int64)
-            wanted = hospital_keys(units, block_rows[:, None]) > bars[columns][None, :]
+            at = position[block_rows]
+            ceiling = last_units[at][:, None]
+            after = (units < ceiling) | (
+                (units == ceiling) & (columns[None, :] > last_column[at][:, None])
+            )
+            wanted = after & (hospital_keys(units, block_rows[:, None]) > bars[columns][None, :])
             position_bits = max(int(columns.size).bit_length(), 1)
-            # Preference: score, then the lower column; -1 where the column says no.
+            # Preference: score, then the lower column; -1 where not wanted.
             preference = np.where(
                 wanted, (units << position_bits) | (columns.size - 1 - np.arange(columns.size)), -1
             )
@@ -112,6 +124,5 @@ class RowScores:
                 )
             )
         if not found:
-            empty = np.empty(0, dtype=np.int64)
-            return Choices(empty, empty, empty)
+            return no_choices()
         return Choices(*(np.concatenate(part) for part in zip(*found, strict=True)))

@@ -15,15 +15,25 @@ from contextlib import contextmanager
 import numpy as np
 
 from matching import tuning
+from matching._arrays import Int64Array
+from matching._rows import RowScores
 from matching.candidates import CandidateLists, PairVectors, candidate_pass
+from matching.exposure import exposure_cap, spread
 from matching.profile import InterestProfile
 from matching.results import PairResult, Suggestion
 from matching.score import SCORE_UNITS, ParentOf, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
-from matching.twin import Choices, Twins, capacity_for, stable_twins
+from matching.twin import Choices, MoreChoices, Twins, capacity_for, stable_twins
 
-__all__ = ["assign_twins", "match_pair", "suggestion_maps", "twin_map"]
+__all__ = [
+    "assign_twins",
+    "match_pair",
+    "suggestion_lists",
+    "suggestion_maps",
+    "twin_map",
+    "unconstrained",
+]
 
 
 @contextmanager
@@ -43,20 +53,14 @@ def _bulk_objects() -> Iterator[None]:
 
 
 def _suggestion_map(
-    owners: Sequence[InterestProfile],
-    others: Sequence[InterestProfile],
-    lists: CandidateLists,
-    top_k: int,
+    owners: Sequence[InterestProfile], others: Sequence[InterestProfile], lists: Choices
 ) -> dict[str, tuple[Suggestion, ...]]:
-    starts = lists.starts(len(owners))
-    rank = np.arange(lists.owner.size) - starts[lists.owner]
-    keep = rank < top_k
     other_ids = [r.id for r in others]
     # The same correctly rounded division as units_to_score, done for all at once.
-    scores: list[float] = (lists.units[keep] / SCORE_UNITS).tolist()
-    others_kept: list[int] = lists.other[keep].tolist()
+    scores: list[float] = (lists.units / SCORE_UNITS).tolist()
+    others_kept: list[int] = lists.hospital.tolist()
     flat = list(map(Suggestion, [other_ids[j] for j in others_kept], scores))
-    ends: list[int] = np.cumsum(np.bincount(lists.owner[keep], minlength=len(owners))).tolist()
+    ends: list[int] = np.cumsum(np.bincount(lists.proposer, minlength=len(owners))).tolist()
     result: dict[str, tuple[Suggestion, ...]] = {}
     begin = 0
     for resident, end in zip(owners, ends, strict=True):
@@ -88,15 +92,81 @@ def _twin_map(
 def suggestion_maps(
     rows: Sequence[InterestProfile],
     columns: Sequence[InterestProfile],
+    row_lists: Choices,
+    column_lists: Choices,
+) -> dict[str, tuple[Suggestion, ...]]:
+    """Each resident's suggestions, keyed by id, from :func:`suggestion_lists`."""
+    with _bulk_objects():
+        suggestions = _suggestion_map(rows, columns, row_lists)
+        suggestions.update(_suggestion_map(columns, rows, column_lists))
+    return suggestions
+
+
+def unconstrained(lists: CandidateLists, top_k: int) -> Choices:
+    """The first ``top_k`` of each candidate list: everyone's best, exposure aside."""
+    rank = np.arange(lists.owner.size) - np.searchsorted(lists.owner, lists.owner)
+    keep = rank < top_k
+    return Choices(
+        lists.owner[keep].astype(np.int64),
+        lists.other[keep].astype(np.int64),
+        lists.units[keep].astype(np.int64),
+    )
+
+
+class _ColumnScores:
+    """The columns' rows of scores, built only if a column's first choices run out."""
+
+    def __init__(self, vectors: PairVectors) -> None:
+        self._vectors = vectors
+        self._scores: RowScores | None = None
+
+    def __call__(
+        self,
+        proposers: Int64Array,
+        last_units: Int64Array,
+        last_hospital: Int64Array,
+        bars: Int64Array,
+        count: int,
+    ) -> Choices:
+        if self._scores is None:
+            self._scores = self._vectors.swapped().row_scores()
+        return self._scores.next_choices(proposers, last_units, last_hospital, bars, count)
+
+
+def suggestion_lists(
+    vectors: PairVectors,
     row_lists: CandidateLists,
     column_lists: CandidateLists,
-    top_k: int,
-) -> dict[str, tuple[Suggestion, ...]]:
-    """Each resident's top-k suggestions, keyed by id, from the candidate lists."""
-    with _bulk_objects():
-        suggestions = _suggestion_map(rows, columns, row_lists, top_k)
-        suggestions.update(_suggestion_map(columns, rows, column_lists, top_k))
-    return suggestions
+    settings: MatchSettings,
+) -> tuple[Choices, Choices]:
+    """Rows' and columns' suggestions: the best ``top_k`` within the exposure caps."""
+    top_k = settings.top_k
+    if settings.exposure_factor <= 0:
+        return unconstrained(row_lists, top_k), unconstrained(column_lists, top_k)
+    factor = settings.exposure_factor
+    sides = (
+        (row_lists, vectors.rows, vectors.columns, vectors.gated_columns()),
+        (column_lists, vectors.columns, vectors.rows, vectors.gated_rows()),
+    )
+    more: tuple[MoreChoices, MoreChoices] = (
+        vectors.row_scores().next_choices,
+        _ColumnScores(vectors),
+    )
+    spread_lists = []
+    for (lists, owners, others, gated), asks in zip(sides, more, strict=True):
+        held = np.bincount(lists.owner, minlength=owners)
+        spread_lists.append(
+            spread(
+                Choices(lists.owner, lists.other, lists.units),
+                owners,
+                others,
+                top_k,
+                exposure_cap(owners, others, top_k, factor),
+                complete=held >= gated,
+                more=asks,
+            )
+        )
+    return spread_lists[0], spread_lists[1]
 
 
 def assign_twins(vectors: PairVectors, row_lists: CandidateLists) -> Twins:
@@ -112,7 +182,7 @@ def assign_twins(vectors: PairVectors, row_lists: CandidateLists) -> Twins:
         hospitals=vectors.columns,
         capacity=capacity_for(vectors.rows, vectors.columns),
         complete=held >= vectors.gated_columns(),
-        more=vectors.row_scores().best_above,
+        more=vectors.row_scores().next_choices,
     )
 
 
@@ -145,8 +215,12 @@ def match_pair(
         vectors, max(settings.top_k, tuning.TWIN_CHOICES, 1), max(settings.top_k, 1)
     )
     twins = assign_twins(vectors, row_lists)
+    row_suggestions, column_suggestions = suggestion_lists(
+        vectors, row_lists, column_lists, settings
+    )
+    del vectors, row_lists, column_lists
     return PairResult(
-        suggestions=suggestion_maps(rows, columns, row_lists, column_lists, settings.top_k),
+        suggestions=suggestion_maps(rows, columns, row_suggestions, column_suggestions),
         twins=twin_map(rows, columns, twins),
         weights=weights,
     )

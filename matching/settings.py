@@ -18,3 +18,6 @@ class MatchSettings:
 
     kind_gates: KindGates = field(default_factory=lambda: DEFAULT_KIND_GATES)
     top_k: int = 10
+    exposure_factor: float = 10.0
+    """A profile sits in at most this many times the mean number of suggestion lists of
+    the other city (``matching.exposure``); 0 lists everyone's best unconstrained."""

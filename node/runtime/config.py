@@ -121,6 +121,7 @@ class MatchingSection(_Section):
         default_factory=lambda: {k: [k] for k in _KIND_NAMES}
     )
     top_k: int = Field(default=10, ge=1, le=50)
+    exposure_factor: float = Field(default=10.0, ge=0, le=1000)
     recompute_interval_seconds: int = Field(default=3600, ge=10)
 
     @field_validator("kind_gates")

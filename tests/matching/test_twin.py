@@ -109,28 +109,31 @@ class FromMatrix:
         self.asked = 0
 
     def __call__(
-        self, proposers: np.ndarray, ceilings: np.ndarray, bars: np.ndarray, count: int
+        self,
+        proposers: np.ndarray,
+        last_units: np.ndarray,
+        last_hospital: np.ndarray,
+        bars: np.ndarray,
+        count: int,
     ) -> Choices:
         self.asked += 1
         found: list[tuple[int, int, int]] = []
-        for a, ceiling in zip(proposers.tolist(), ceilings.tolist(), strict=True):
-            # Like the engine, skip hospitals whose bar the ceiling cannot beat: a
-            # ceiling too low would lose twins and show here.
-            reach = int(hospital_keys(np.array([ceiling]), np.array([a]))[0])
+        for a, ceiling, last in zip(
+            proposers.tolist(), last_units.tolist(), last_hospital.tolist(), strict=True
+        ):
             taking = [
                 (b, u)
                 for b in range(self.hospitals)
                 if (u := self.units.get((a, b))) is not None
-                and int(bars[b]) < reach
+                and (u, -b) < (ceiling, -last)
                 and int(hospital_keys(np.array([u]), np.array([a]))[0]) > int(bars[b])
             ]
             taking.sort(key=lambda item: (-item[1], item[0]))
             found.extend((a, b, u) for b, u in taking[:count])
-        p, h, u = (
-            (np.array(part, dtype=np.int64) for part in zip(*found, strict=True))
-            if found
-            else (np.empty(0, dtype=np.int64),) * 3
-        )
+        if not found:
+            empty = np.empty(0, dtype=np.int64)
+            return Choices(empty, empty, empty)
+        p, h, u = (np.array(part, dtype=np.int64) for part in zip(*found, strict=True))
         return Choices(p, h, u)
 
 

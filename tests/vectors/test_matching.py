@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+from matching.batch import match_pair
+from matching.exposure import exposure_cap
+from matching.settings import MatchSettings
+from matching.taxonomy import load_taxonomy
+from node.vectors.stored import stored_profile
 from support.federation import FAST
 from support.nodes import node_pair
 from support.population import (
@@ -13,6 +19,7 @@ from support.population import (
     matches,
     person,
     recompute,
+    remote_vectors,
     sync,
     varied_profiles,
 )
@@ -97,3 +104,63 @@ async def _actors(node, resident_ids: list[int]) -> set[str]:
     for resident_id in resident_ids:
         urls |= set((await pseudonym_urls(node, resident_id)).values())
     return urls
+
+
+async def test_both_nodes_store_the_same_exposure_capped_lists(tmp_path: Path) -> None:
+    """With a cap that binds, each node's stored lists are its residents' part of one
+    and the same result: the one matching computes from the vectors both hold."""
+    overrides = {**FAST, "matching": {"k_anonymity": 1, "exposure_factor": 0.5}}
+    async with node_pair(tmp_path, extensions=[], overrides=overrides) as (oldenburg, cholet):
+        await acquainted(oldenburg, cholet)
+        for profile in varied_profiles(RESIDENTS, seed=3, native="de", other="fr"):
+            await add_resident(oldenburg, profile, name="Oldenburger")
+        for profile in varied_profiles(RESIDENTS // 2, seed=4, native="fr", other="de"):
+            await add_resident(cholet, profile, name="Choletais", language="fr")
+        await delivered(oldenburg)
+        await delivered(cholet)
+        await sync(oldenburg, cholet)
+        await sync(cholet, oldenburg)
+        await recompute(oldenburg)
+        await recompute(cholet)
+        stored = {}
+        for node in (oldenburg, cholet):
+            suggestions, _ = await matches(node)
+            stored[node.url] = suggestions
+
+        # What each node holds of the other is exactly what the other published.
+        held_at_cholet = [stored_profile(v, a) for a, v in (await remote_vectors(cholet)).items()]
+        held_at_oldenburg = [
+            stored_profile(v, a) for a, v in (await remote_vectors(oldenburg)).items()
+        ]
+        taxonomy = load_taxonomy()
+        settings = MatchSettings(exposure_factor=0.5)
+        result = match_pair(
+            held_at_cholet,
+            held_at_oldenburg,
+            codes=taxonomy.codes,
+            parent=taxonomy.parent,
+            settings=settings,
+        )
+        for node, owners in ((oldenburg, held_at_cholet), (cholet, held_at_oldenburg)):
+            expected = {
+                (owner.id, s.other_id): s.score
+                for owner in owners
+                for s in result.suggestions[owner.id]
+            }
+            assert stored[node.url] == expected
+
+        # The cap binds: without it, some profile would sit in more lists.
+        cap = exposure_cap(RESIDENTS, RESIDENTS // 2, settings.top_k, 0.5)
+        exposure = Counter(other for _, other in stored[oldenburg.url])
+        assert max(exposure.values()) == cap
+        free = match_pair(
+            held_at_cholet,
+            held_at_oldenburg,
+            codes=taxonomy.codes,
+            parent=taxonomy.parent,
+            settings=MatchSettings(exposure_factor=0),
+        )
+        unconstrained = Counter(
+            s.other_id for owner in held_at_cholet for s in free.suggestions[owner.id]
+        )
+        assert max(unconstrained.values()) > cap
