@@ -8,9 +8,7 @@ every tie is broken by id.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,8 +18,8 @@ from matching._rows import RowScores
 from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.exposure import exposure_cap, spread
 from matching.profile import InterestProfile
-from matching.results import PairResult, Suggestion
-from matching.score import SCORE_UNITS, ParentOf, rarity_weights
+from matching.results import PairResult, RankedLists
+from matching.score import ParentOf, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
 from matching.twin import Choices, MoreChoices, Twins, capacity_for, stable_twins
@@ -36,57 +34,9 @@ __all__ = [
 ]
 
 
-@contextmanager
-def _bulk_objects() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of small tuples are created.
-
-    The objects hold no cycles, yet each collection would walk all of them again:
-    building the suggestions of two whole cities took seconds longer with it running.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _suggestion_map(
-    owners: Sequence[InterestProfile], others: Sequence[InterestProfile], lists: Choices
-) -> dict[str, tuple[Suggestion, ...]]:
-    other_ids = [r.id for r in others]
-    # The same correctly rounded division as units_to_score, done for all at once.
-    scores: list[float] = (lists.units / SCORE_UNITS).tolist()
-    others_kept: list[int] = lists.hospital.tolist()
-    flat = list(map(Suggestion, [other_ids[j] for j in others_kept], scores))
-    ends: list[int] = np.cumsum(np.bincount(lists.proposer, minlength=len(owners))).tolist()
-    result: dict[str, tuple[Suggestion, ...]] = {}
-    begin = 0
-    for resident, end in zip(owners, ends, strict=True):
-        result[resident.id] = tuple(flat[begin:end])
-        begin = end
-    return result
-
-
-def _twin_map(
-    rows: Sequence[InterestProfile], columns: Sequence[InterestProfile], twins: Twins
-) -> dict[str, tuple[Suggestion, ...]]:
-    result: dict[str, tuple[Suggestion, ...]] = {r.id: () for r in [*rows, *columns]}
-    proposer = np.flatnonzero(twins.hospital >= 0)
-    if proposer.size == 0:
-        return result
-    hospital, units = twins.hospital[proposer], twins.units[proposer]
-    # A resident of the smaller side lists their twins by score, then by id.
-    order = np.lexsort((proposer, -units, hospital))
-    scores: list[float] = (units[order] / SCORE_UNITS).tolist()
-    grouped: dict[int, list[Suggestion]] = {}
-    for p, h, value in zip(proposer[order].tolist(), hospital[order].tolist(), scores, strict=True):
-        result[rows[p].id] = (Suggestion(columns[h].id, value),)
-        grouped.setdefault(h, []).append(Suggestion(rows[p].id, value))
-    for h, twins_of in grouped.items():
-        result[columns[h].id] = tuple(twins_of)
-    return result
+def _both_sides(rows: Sequence[InterestProfile], columns: Sequence[InterestProfile]) -> list[str]:
+    """Ids of both sides in one list: rows first, so a column is ``len(rows) + index``."""
+    return [r.id for r in rows] + [c.id for c in columns]
 
 
 def suggestion_maps(
@@ -94,12 +44,15 @@ def suggestion_maps(
     columns: Sequence[InterestProfile],
     row_lists: Choices,
     column_lists: Choices,
-) -> dict[str, tuple[Suggestion, ...]]:
+) -> RankedLists:
     """Each resident's suggestions, keyed by id, from :func:`suggestion_lists`."""
-    with _bulk_objects():
-        suggestions = _suggestion_map(rows, columns, row_lists)
-        suggestions.update(_suggestion_map(columns, rows, column_lists))
-    return suggestions
+    shift = len(rows)
+    return RankedLists(
+        _both_sides(rows, columns),
+        np.concatenate((row_lists.proposer, np.asarray(column_lists.proposer) + shift)),
+        np.concatenate((np.asarray(row_lists.hospital) + shift, column_lists.hospital)),
+        np.concatenate((row_lists.units, column_lists.units)),
+    )
 
 
 def unconstrained(lists: CandidateLists, top_k: int) -> Choices:
@@ -188,10 +141,17 @@ def assign_twins(vectors: PairVectors, row_lists: CandidateLists) -> Twins:
 
 def twin_map(
     rows: Sequence[InterestProfile], columns: Sequence[InterestProfile], twins: Twins
-) -> dict[str, tuple[Suggestion, ...]]:
-    """Each resident's twin(s) with the pair's score, keyed by id."""
-    with _bulk_objects():
-        return _twin_map(rows, columns, twins)
+) -> RankedLists:
+    """Each resident's twin(s) with the pair's score, keyed by id; a resident of the
+    smaller side lists its twins by score, then by id."""
+    shift = len(rows)
+    proposer = np.flatnonzero(twins.hospital >= 0)
+    hospital, units = twins.hospital[proposer], twins.units[proposer]
+    owner = np.concatenate((proposer, hospital + shift))
+    other = np.concatenate((hospital + shift, proposer))
+    both = np.concatenate((units, units))
+    order = np.lexsort((other, -both, owner))
+    return RankedLists(_both_sides(rows, columns), owner[order], other[order], both[order])
 
 
 def match_pair(
