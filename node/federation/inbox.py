@@ -4,15 +4,16 @@
 checks); this module answers its questions from the database and hands each
 stored activity to the handler registered for it (``node.federation.handlers``).
 
-Storing and applying share one transaction on the fast path: the row is inserted
-(a duplicate id fails right there), the handler's ``apply`` runs, and the commit
-makes row and effects durable together. If ``apply`` fails, that transaction is
-rolled back and the row is stored on its own as pending, with the error and its
-next try, for the inbox worker. The 202 is sent only after one of the two commits.
+Arrivals are stored in batches (:mod:`node.federation.inbox_batches`): everything
+that arrives while a batch is being written waits for the next one, and each request
+is answered 202 only after its batch committed. In a batch, the rows and the
+handlers' effects commit together; a failing ``apply`` leaves its activity stored as
+pending, with the error and its next try, for the inbox worker.
 
-The early "seen before?" lookup is made only for handlers with a ``check``, which
-must not judge a redelivery; for the others the unique activity id deduplicates
-atomically at the insert.
+The "seen before?" lookup and the handlers' ``check`` run per batch, in a reading
+unit before the write, and only for kinds whose handler has a ``check``, which must
+not judge a redelivery; for the others the write looks the batch's ids up once,
+and the unique activity id still deduplicates atomically at the insert.
 
 Pinned keys are cached in the process for ``KEY_CACHE_SECONDS``. Only keys found
 are cached, never their absence, and a signature no cached key verifies is tried
@@ -22,11 +23,9 @@ against the database again, so a newly pinned key works at once; a key removed b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +40,8 @@ from federation.inbox import InboxSettings, Receiver, TrustedKey, inbox_handler
 from federation.keys import cached_public_key
 from node import pseudonyms
 from node.federation import _received as inbox_repo
-from node.federation.handlers import ActivityHandler, InboxContext, Rejected, registry
+from node.federation.handlers import InboxContext, Rejected, registry
+from node.federation.inbox_batches import GroupCommit, describe
 from node.metrics import record as metrics
 from node.models import InboxActivity, Peer, utcnow
 from node.peers import registry as peer_repo
@@ -52,6 +52,8 @@ from node.runtime.db import UnitOfWork, is_sqlite
 log = logging.getLogger(__name__)
 
 KEY_CACHE_SECONDS = 10.0
+DRAINS = 2
+"""Inbox batches in flight at once (on SQLite, only one of them writing)."""
 
 
 def settings_from(app: web.Application) -> InboxSettings:
@@ -73,34 +75,21 @@ def settings_from(app: web.Application) -> InboxSettings:
     )
 
 
-def _overrides_check(handler: ActivityHandler) -> bool:
-    check = getattr(type(handler), "check", None)
-    return check is not None and check is not ActivityHandler.check
-
-
 class NodeInbox:
-    """Implements federation.inbox's PinnedKeys, SeenActivities, ActivityCheck and
-    ActivityStore over this node's database."""
+    """Implements federation.inbox's PinnedKeys and ActivityStore over this node's
+    database; the store answers the seen and check questions too, per batch
+    (:mod:`node.federation.inbox_batches`)."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._keys: dict[str, tuple[float, list[tuple[TrustedKey[Peer], datetime | None]]]] = {}
-        self._sqlite = is_sqlite(app[appkeys.CONFIG].database_url)
-        self._lock: asyncio.Lock | None = None
-
-    def _serial(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """On SQLite, one inbox write at a time in this process.
-
-        SQLite has one writer; concurrent writing units on pooled connections would
-        otherwise wait in SQLite's busy handler, which sleeps in growing steps, and
-        throughput collapses under load. Reads need no such thing (they never take the
-        write lock), nor does PostgreSQL.
-        """
-        if not self._sqlite:
-            return contextlib.nullcontext()
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        return self._lock
+        self.batches = GroupCommit(
+            app,
+            self._apply,
+            self.store_alone,
+            drains=DRAINS,
+            one_writer=is_sqlite(app[appkeys.CONFIG].database_url),
+        )
 
     # -- PinnedKeys -----------------------------------------------------------------
 
@@ -143,44 +132,30 @@ class NodeInbox:
             self._keys[key_id] = cached
         return [key for key, retires in cached[1] if retires is None or retires > now]
 
-    # -- SeenActivities, ActivityCheck --------------------------------------------------
-
-    async def seen(self, activity: Activity) -> bool:
-        handler = registry(self._app).lookup(activity.document)
-        if not _overrides_check(handler):
-            # Nothing would judge a redelivery: the unique id in store() deduplicates,
-            # atomically, and saves a round trip.
-            return False
-        async with self._app[appkeys.DATABASE].read() as session:
-            found = await inbox_repo.seen(session, activity.id)
-        if found:
-            metrics.inbox_activity(self._app, activity.type, activity.object_type, "duplicate")
-        return found
-
-    async def check(self, activity: Activity, signer: TrustedKey[Peer]) -> None:
-        handler = registry(self._app).lookup(activity.document)
-        if not _overrides_check(handler):
-            return
-        async with self._app[appkeys.DATABASE].read() as session:
-            context = InboxContext(
-                session=session,
-                activity=activity.document,
-                peer=signer.peer,
-                app=self._app,
-                received_at=utcnow(),
-                key_fingerprint=signer.fingerprint,
-            )
-            try:
-                await handler.check(context)
-            except Rejected as exc:
-                metrics.inbox_refused(self._app, activity.type, activity.object_type, exc.status)
-                raise
-            finally:
-                await session.rollback()
-
     # -- ActivityStore --------------------------------------------------------------------
 
     async def store(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
+        """Seen, checked and stored with whatever arrives at the same time; counted here,
+        in the request's own context, when a handler's check refuses it."""
+        try:
+            return await self.batches.submit(activity, signer)
+        except Rejected as exc:
+            metrics.inbox_refused(self._app, activity.type, activity.object_type, exc.status)
+            raise
+
+    async def _apply(
+        self,
+        session: UnitOfWork,
+        activity: Activity,
+        peer: Peer,
+        received_at: datetime,
+        fingerprint: str | None,
+    ) -> None:
+        await _apply(self._app, session, activity.document, peer, received_at, fingerprint)
+
+    async def store_alone(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
+        """One activity in a unit of its own: how a batch that failed stores each of its
+        activities, so that only a failing one becomes pending."""
         now = utcnow()
         values: dict[str, Any] = {
             "activity_id": activity.id,
@@ -195,7 +170,7 @@ class NodeInbox:
         }
         db = self._app[appkeys.DATABASE]
         try:
-            async with self._serial(), db.write() as session:
+            async with db.write() as session:
                 row = insert(InboxActivity).values(
                     **values, state="applied", applied_at=now, next_try_at=now
                 )
@@ -213,16 +188,16 @@ class NodeInbox:
         except Exception as exc:
             log.warning(
                 "inbox handler failed; stored for retry",
-                extra={"activity": activity.id, "error": _describe(exc)},
+                extra={"activity": activity.id, "error": describe(exc)},
             )
             try:
-                async with self._serial(), db.write() as session:
+                async with db.write() as session:
                     session.add(
                         InboxActivity(
                             **values,
                             state="pending",
                             next_try_at=now + timedelta(seconds=_delay(self._app, 1)),
-                            last_error=_describe(exc),
+                            last_error=describe(exc),
                         )
                     )
             except IntegrityError:
@@ -242,10 +217,6 @@ def _outcomes(app: web.Application, activity: Activity, *outcomes: str) -> None:
 
 class _Duplicate(Exception):
     """The activity id was stored meanwhile by a concurrent delivery of the same id."""
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def _delay(app: web.Application, tries: int) -> float:
@@ -315,7 +286,7 @@ async def retry_row(app: web.Application, row_id: int) -> bool | None:
                     state="failed" if final else "pending",
                     tries=tries,
                     next_try_at=now + timedelta(seconds=_delay(app, tries)),
-                    last_error=_describe(exc),
+                    last_error=describe(exc),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -331,5 +302,12 @@ def setup(app: web.Application) -> None:
     registry(app)
     app[appkeys.INBOX_SETTINGS] = settings
     app[appkeys.PINNED_KEYS] = inbox
-    handler = inbox_handler(settings, keys=inbox, seen=inbox, check=inbox, store=inbox)
+    handler = inbox_handler(settings, keys=inbox, store=inbox)
     app.router.add_post("/inbox", metrics.counted_inbox(app, handler), name="inbox")
+
+    async def batches(_app: web.Application) -> AsyncIterator[None]:
+        # Stopped after requests had their grace period, before the database closes.
+        yield
+        await inbox.batches.stop()
+
+    app.cleanup_ctx.append(batches)
