@@ -1,15 +1,24 @@
 """Inbox throughput: verified activities per second, against a bare aiohttp handler.
 
 Starts a real node in a subprocess (SQLite by default, or --database-url) whose
-database pins one peer key, registers a no-op handler for the benchmark activity
-(so every request is verified, deduplicated, stored and "applied"), and drives
-signed POSTs at its inbox over loopback. The requests are signed before the timed
-loop, so the client spends no time on RSA. The same requests, with the same
-concurrency, then go to a minimal aiohttp handler that reads the body and answers
-202 (the ceiling of this client and server on this machine). Every figure is
-printed, and the last line is one JSON object holding all of them.
+database pins one peer's keys, and drives signed POSTs at its inbox over loopback.
+Two kinds of activity (``--activity``):
+
+* ``noop`` (default): a ``Create`` for a no-op handler, so every request is
+  verified, deduplicated, stored and "applied" — the cost of the inbox itself;
+* ``profile``: what a partner city really sends, an ``Update`` of an
+  ``InterestProfile`` (a synthetic resident, each request a new pseudonym) with its
+  eddsa-jcs-2022 integrity proof, checked and applied by the node's own handler.
+
+The requests are signed before the timed loop, so the client spends no time on
+RSA. The same requests, with the same concurrency, then go to a minimal aiohttp
+handler that reads the body and answers 202: that run is the ceiling of this load
+generator and server on this machine, and shows the generator is not what limits
+the node. ``--clients`` spreads the connections over several client processes.
+Every figure is printed, and the last line is one JSON object holding all of them.
 
     .venv/bin/python benchmarks/inbox.py [--requests 6000] [--concurrency 32]
+        [--activity noop|profile] [--clients 1] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +45,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from federation.actors import ActorKey  # noqa: E402
-from federation.keys import fingerprint, generate_rsa_key, public_key_pem  # noqa: E402
+from federation.keys import (  # noqa: E402
+    fingerprint,
+    generate_rsa_key,
+    public_key_pem,
+    published_key_id,
+)
 from federation.signatures import sign_request  # noqa: E402
 
 BENCH_TYPE = "BenchNote"
@@ -50,7 +65,7 @@ def free_port() -> int:
 # -- the servers (each runs in its own process) -------------------------------------------
 
 
-def serve_node(config_file: str, data_dir: str) -> None:
+def serve_node(config_file: str, data_dir: str, workers: bool = True) -> None:
     from node.app import create_app
     from node.federation.handlers import ActivityHandler, InboxContext, register_handler
     from node.runtime.config import load_config
@@ -65,7 +80,7 @@ def serve_node(config_file: str, data_dir: str) -> None:
 
     configure_logging("WARNING")
     config = load_config(config_file, data_dir=data_dir)
-    app = create_app(config, extensions=[bench])
+    app = create_app(config, extensions=[bench], run_workers=workers)
     web.run_app(app, host="127.0.0.1", port=config.listen.port, print=None, access_log=None)
 
 
@@ -106,8 +121,11 @@ portal_name = "MeinZwilling"
     return config
 
 
-async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: Any) -> None:
-    """Keys, schema, and the benchmark peer with its key pinned (as 'peer add' does)."""
+async def prepare(
+    config_file: Path, data_dir: Path, peer_actor: str, peer_key: Any, peer_ed25519: Any
+) -> None:
+    """Keys, schema, and the benchmark peer with its keys pinned (as 'peer add' does):
+    RSA for its HTTP signatures, Ed25519 for its integrity proofs."""
     from node.models import utcnow
     from node.peers import registry as repo
     from node.runtime import migrate
@@ -129,15 +147,24 @@ async def prepare(config_file: Path, data_dir: Path, peer_actor: str, peer_key: 
             key = ActorKey(
                 f"{peer_actor}#main-key", "rsa", public, public_key_pem(public), fingerprint(public)
             )
-            await repo.pin(session, peer, [key], pinned_by="admin", now=utcnow())
+            proofs = peer_ed25519.public_key()
+            proof_key = ActorKey(
+                published_key_id(peer_actor, proofs),
+                "ed25519",
+                proofs,
+                public_key_pem(proofs),
+                fingerprint(proofs),
+            )
+            await repo.pin(session, peer, [key, proof_key], pinned_by="admin", now=utcnow())
     finally:
         await db.dispose()
 
 
-async def stored(config_file: Path, data_dir: Path) -> int:
+async def stored(config_file: Path, data_dir: Path, *, profiles: bool = False) -> int:
+    """Inbox rows stored, or (``profiles``) peer profiles held."""
     from sqlalchemy import func, select
 
-    from node.models import InboxActivity
+    from node.models import InboxActivity, RemoteProfile
     from node.runtime.config import load_config
     from node.runtime.db import Database
 
@@ -145,7 +172,8 @@ async def stored(config_file: Path, data_dir: Path) -> int:
     db = Database.open(config.database_url)
     try:
         async with db.read() as session:
-            return int(await session.scalar(select(func.count()).select_from(InboxActivity)) or 0)
+            table = RemoteProfile if profiles else InboxActivity
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
     finally:
         await db.dispose()
 
@@ -153,20 +181,60 @@ async def stored(config_file: Path, data_dir: Path) -> int:
 # -- load ---------------------------------------------------------------------------------
 
 
-def presign(
-    inbox: str, peer_actor: str, peer_key: Any, count: int
-) -> list[tuple[dict[str, str], bytes]]:
+def documents(
+    kind: str, node_actor: str, peer_actor: str, peer_ed25519: Any, count: int, start: int
+) -> list[dict[str, Any]]:
+    """``count`` activities of ``kind`` from the peer, numbered from ``start``."""
     origin = peer_actor.rsplit("/", 1)[0]
+    if kind == "noop":
+        return [
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{origin}/activities/{uuid.uuid4()}",
+                "type": "Create",
+                "actor": peer_actor,
+                "to": [node_actor],
+                "object": {"type": BENCH_TYPE, "n": start + n, "content": "x" * 520},
+            }
+            for n in range(count)
+        ]
+    from benchmarks.synthetic import generate_population
+    from matching.occupations import load_occupations
+    from matching.taxonomy import load_taxonomy
+    from matching.wire import profile_to_json
+    from node.vectors.activities import Publisher, update_activity
+
+    publisher = Publisher(
+        base_url=origin,
+        secret=b"benchmark" * 4,
+        signing_key=peer_ed25519,
+        k=5,
+        taxonomy=load_taxonomy(),
+        occupations=load_occupations(),
+    )
+    now = datetime.now(UTC)
+    residents = generate_population("cholet", start + count, seed=7)[start:]
+    return [
+        dict(
+            update_activity(
+                publisher,
+                node_actor,
+                f"{start + n:064x}",
+                profile_to_json(resident),
+                updated=now,
+                sequence=1,
+                now=now,
+            )
+        )
+        for n, resident in enumerate(residents)
+    ]
+
+
+def presign(
+    inbox: str, peer_actor: str, peer_key: Any, activities: list[dict[str, Any]]
+) -> list[tuple[dict[str, str], bytes]]:
     requests = []
-    for n in range(count):
-        activity = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{origin}/activities/{uuid.uuid4()}",
-            "type": "Create",
-            "actor": peer_actor,
-            "to": ["http://127.0.0.1/actor"],
-            "object": {"type": BENCH_TYPE, "n": n, "content": "x" * 520},
-        }
+    for activity in activities:
         body = json.dumps(activity).encode()
         headers = sign_request(
             "POST",
@@ -180,9 +248,10 @@ def presign(
     return requests
 
 
-async def drive(
+async def _drive_one(
     url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int
-) -> dict[str, Any]:
+) -> tuple[float, float, list[float], dict[int, int]]:
+    """Wall-clock start and end, latencies and statuses of one client process."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = iter(requests)
@@ -197,18 +266,85 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
 
-        started = time.perf_counter()
+        started = time.time()
         await asyncio.gather(*(client() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
+        ended = time.time()
+    return started, ended, latencies, statuses
+
+
+def _client_process(
+    url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int, go: Any
+) -> tuple[float, float, list[float], dict[int, int]]:
+    go.wait()
+    return asyncio.run(_drive_one(url, requests, concurrency))
+
+
+def drive(
+    url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int, clients: int = 1
+) -> dict[str, Any]:
+    """The requests at ``concurrency`` connections in all, spread over ``clients``
+    processes (each its own event loop) when one client process would be the limit."""
+    if clients <= 1:
+        runs = [asyncio.run(_drive_one(url, requests, concurrency))]
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        manager = context.Manager()
+        go = manager.Event()
+        shares = [requests[n::clients] for n in range(clients)]
+        per = [concurrency // clients + (n < concurrency % clients) for n in range(clients)]
+        with context.Pool(clients) as pool:
+            pending = [
+                pool.apply_async(_client_process, (url, share, max(1, c), go))
+                for share, c in zip(shares, per, strict=True)
+            ]
+            time.sleep(0.3)
+            go.set()
+            runs = [job.get() for job in pending]
+        manager.shutdown()
+    latencies = sorted(latency for run in runs for latency in run[2])
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for status, n in run[3].items():
+            statuses[status] = statuses.get(status, 0) + n
+    elapsed = max(run[1] for run in runs) - min(run[0] for run in runs)
     return {
         "requests": len(latencies),
         "seconds": round(elapsed, 3),
         "per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
     }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (its own latencies), and every throughput."""
+    ordered = sorted(runs, key=lambda run: run["per_second"])
+    return {**ordered[len(ordered) // 2], "all_per_second": [r["per_second"] for r in runs]}
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far: per request, a
+    figure that other load on the machine disturbs far less than a rate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_runs(
+    process: subprocess.Popen[bytes],
+    url: str,
+    rounds: list[list[tuple[dict[str, str], bytes]]],
+    concurrency: int,
+    clients: int,
+) -> dict[str, Any]:
+    """The median of the timed rounds, with the server's CPU time per request."""
+    before = cpu_seconds(process.pid)
+    runs = [drive(url, r, concurrency, clients) for r in rounds]
+    used = cpu_seconds(process.pid) - before
+    served = sum(run["requests"] for run in runs)
+    return {**median_run(runs), "server_cpu_us_per_request": round(used / served * 1e6, 1)}
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -245,13 +381,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database-url", help="default: SQLite in a temporary directory")
+    parser.add_argument("--activity", choices=("noop", "profile"), default="noop")
+    parser.add_argument("--clients", type=int, default=1, help="client processes")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs; the median is kept")
     parser.add_argument(
-        "--serve-node", nargs=2, metavar=("CONFIG", "DATA_DIR"), help=argparse.SUPPRESS
+        "--without-workers",
+        action="store_true",
+        help="the node without its background workers (matching, deliveries, retries), "
+        "to tell the inbox's own cost from the recomputes its updates ask for",
+    )
+    parser.add_argument(
+        "--serve-node", nargs=3, metavar=("CONFIG", "DATA_DIR", "WORKERS"), help=argparse.SUPPRESS
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_node:
-        serve_node(*args.serve_node)
+        config_file, data_dir, workers = args.serve_node
+        serve_node(config_file, data_dir, workers == "workers")
         return
     if args.serve_bare:
         serve_bare(args.serve_bare)
@@ -289,60 +435,92 @@ async def scratch_postgres(server_url: str, name: str, action: str) -> str:
 
 
 def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Both runs; prints the table and returns every figure."""
+    """Both servers, each warmed up then timed ``--repeats`` times; prints the table and
+    returns every figure."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     node_port, bare_port = free_port(), free_port()
     config_file = write_config(directory, node_port, database_url)
     peer_actor = f"http://127.0.0.1:{free_port()}/actor"  # never contacted
     peer_key = generate_rsa_key(2048)
-    asyncio.run(prepare(config_file, directory, peer_actor, peer_key))
+    peer_ed25519 = Ed25519PrivateKey.generate()
+    asyncio.run(prepare(config_file, directory, peer_actor, peer_key, peer_ed25519))
 
     inbox = f"http://127.0.0.1:{node_port}/inbox"
-    print(f"signing {args.warmup + args.requests} requests…", flush=True)
-    warmup = presign(inbox, peer_actor, peer_key, args.warmup)
-    timed = presign(inbox, peer_actor, peer_key, args.requests)
-    body_bytes = len(timed[0][1])
+    node_actor = f"http://127.0.0.1:{node_port}/actor"
+    total = args.warmup + args.requests * args.repeats
+    print(f"signing {total} {args.activity} requests…", flush=True)
+    signed = presign(
+        inbox,
+        peer_actor,
+        peer_key,
+        documents(args.activity, node_actor, peer_actor, peer_ed25519, total, 0),
+    )
+    warmup, timed = signed[: args.warmup], signed[args.warmup :]
+    rounds = [timed[n * args.requests : (n + 1) * args.requests] for n in range(args.repeats)]
+    body_bytes = round(statistics.mean(len(body) for _, body in timed))
+    clients = args.clients
 
     bare = start("--serve-bare", str(bare_port))
     try:
         wait_listening(bare_port, bare)
-        asyncio.run(drive(f"http://127.0.0.1:{bare_port}/inbox", warmup, args.concurrency))
-        ceiling = asyncio.run(drive(f"http://127.0.0.1:{bare_port}/inbox", timed, args.concurrency))
+        bare_url = f"http://127.0.0.1:{bare_port}/inbox"
+        drive(bare_url, warmup, args.concurrency, clients)
+        ceiling = timed_runs(bare, bare_url, rounds, args.concurrency, clients)
     finally:
         stop(bare)
 
-    node = start("--serve-node", str(config_file), str(directory))
+    workers = "none" if args.without_workers else "workers"
+    node = start("--serve-node", str(config_file), str(directory), workers)
     try:
         wait_listening(node_port, node)
-        asyncio.run(drive(inbox, warmup, args.concurrency))
-        verified = asyncio.run(drive(inbox, timed, args.concurrency))
+        drive(inbox, warmup, args.concurrency, clients)
+        verified = timed_runs(node, inbox, rounds, args.concurrency, clients)
     finally:
         stop(node)
     rows = asyncio.run(stored(config_file, directory))
+    profiles = asyncio.run(stored(config_file, directory, profiles=True))
 
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     ratio = round(verified["per_second"] / ceiling["per_second"], 3)
+    load = round(os.getloadavg()[0], 2)
     print(
-        f"\nbody {body_bytes} bytes, concurrency {args.concurrency}, "
-        f"{args.requests} timed requests after {args.warmup} warm-up, {os.cpu_count()} cores"
+        f"\n{args.activity} activities, body {body_bytes} bytes, concurrency {args.concurrency} "
+        f"over {clients} client process(es), {args.requests} timed requests × {args.repeats} "
+        f"after {args.warmup} warm-up, {os.cpu_count()} cores, load average {load}"
     )
-    print(f"{'':24}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}  statuses")
+    print(f"{'':24}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU µs/req':>12}  statuses")
     for name, figures in ((f"node inbox ({backend})", verified), ("bare aiohttp 202", ceiling)):
         print(
             f"{name:24}{figures['per_second']:>12}{figures['p50_ms']:>10}"
-            f"{figures['p99_ms']:>10}  {figures['statuses']}"
+            f"{figures['p99_ms']:>10}{figures['server_cpu_us_per_request']:>12}"
+            f"  {figures['statuses']}"
         )
-    print(f"node / bare: {ratio}; inbox rows stored: {rows} of {args.warmup + args.requests}")
+    print(
+        f"node / bare: {ratio}; inbox rows stored: {rows} of {total}; "
+        f"peer profiles held: {profiles}; generator ceiling {ceiling['per_second']}/s "
+        f"(the bare run)"
+    )
     return {
         "benchmark": "inbox",
         "database": backend,
+        "activity": args.activity,
         "body_bytes": body_bytes,
         "concurrency": args.concurrency,
+        "clients": clients,
         "requests": args.requests,
-        "load_average": round(os.getloadavg()[0], 2),
+        "repeats": args.repeats,
+        "workers": not args.without_workers,
+        "load_average": load,
         "node": verified,
         "bare": ceiling,
+        "generator_ceiling_per_second": ceiling["per_second"],
         "ratio": ratio,
+        "cpu_ratio": round(
+            ceiling["server_cpu_us_per_request"] / verified["server_cpu_us_per_request"], 3
+        ),
         "stored": rows,
+        "profiles_held": profiles,
     }
 
 
