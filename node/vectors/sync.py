@@ -99,7 +99,8 @@ async def _get(fetch: Fetch, url: str, peer: Peer, keys: Any, kind: str) -> dict
     if not isinstance(document, dict) or document.get("type") != kind:
         raise SyncError(f"{url[:120]}: expected an {kind}")
     try:
-        return remote_vectors.check_proof(document, peer, keys)
+        # Only read from here on: a copy of a 500-item page would cost more than its proof.
+        return remote_vectors.check_proof(document, peer, keys, copy_result=False)
     except ProofError as exc:
         raise SyncError(f"{url[:120]}: integrity proof: {exc.reason}") from None
 
