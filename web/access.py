@@ -50,7 +50,11 @@ def needs_second_factor(request: web.Request, resident: Resident) -> bool:
 
 async def resident_in(session: UnitOfWork, resident: Resident) -> Resident:
     """The logged-in resident loaded in ``session`` (the page's copy belongs to another
-    transaction); an account deleted meanwhile is sent to the login page."""
+    transaction); an account deleted meanwhile is sent to the login page.
+
+    A unit that changes the account needs it; a page that only reads by the
+    resident's id uses the page's copy (read with the session moments before) and
+    saves the query."""
     found = await accounts.get_resident(session, resident.id)
     if found is None:
         raise web.HTTPSeeOther("/login")

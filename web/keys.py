@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import jinja2
 from aiohttp import web
 
+from node.contacts.notices import Unseen
 from node.models import LoginSession, Resident
 from node.runtime.i18n import Translator
 from web.visitor import Visitor
@@ -21,7 +22,8 @@ class PageState:
     ``new_token`` is set when a session was opened or replaced during the request,
     so that the response carries the new cookie; ``drop_cookie`` when the cookie
     named a session that no longer exists; ``visitor_changed`` when the visitor
-    cookie must be (re)sent.
+    cookie must be (re)sent. ``unseen`` holds the resident's unseen notices for the
+    page frame once read (``unseen_read``), in the same unit as the session.
     """
 
     language: str
@@ -32,6 +34,8 @@ class PageState:
     new_token: str | None = None
     drop_cookie: bool = False
     visitor_changed: bool = False
+    unseen: Unseen | None = None
+    unseen_read: bool = False
 
     @property
     def csrf_token(self) -> str | None:

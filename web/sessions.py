@@ -7,6 +7,11 @@ no live session is simply ignored (and the cookie dropped), never an error. A
 cookie is sent only when it changed: the visitor cookie when a form is first shown
 or the language is chosen, the session cookie at login; both go at logout.
 
+A page view of someone logged in reads its session, account and notice count in one
+reading unit of work and writes nothing: the session's ``last_seen_at`` is touched
+at most once a minute (``node.accounts.sessions.TOUCH_INTERVAL``), so page views
+never queue behind each other or behind background writes for the write lock.
+
 Both cookies are HttpOnly and SameSite=Lax; when the node's public URL is https
 they are also Secure and carry the ``__Host-`` prefix, which forbids a Domain
 attribute so that no other host of the city's domain can set or read them.
@@ -14,19 +19,26 @@ attribute so that no other host of the city's domain can set or read them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 
 from node.accounts import accounts
 from node.accounts import sessions as session_service
-from node.models import utcnow
+from node.contacts import notices
+from node.contacts.notices import Unseen
+from node.models import LoginSession, Resident, utcnow
 from node.runtime import appkeys
 from node.runtime.config import Config
+from node.runtime.db import Database
 from web import keys
 from web.i18n import negotiate
 from web.routing import Handler, is_page
 from web.visitor import seal, unseal
+
+SHOWING = frozenset({"GET", "HEAD"})
+"""Methods whose answer is usually a page with the frame (and its notice count)."""
 
 
 def cookie_name(config: Config, kind: str = "session") -> str:
@@ -48,23 +60,8 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     config = app[appkeys.CONFIG]
     catalogues = app[appkeys.CATALOGUES]
     token = request.cookies.get(cookie_name(config), "")
-    login_session = resident = None
-    if token:
-        db = app[appkeys.DATABASE]
-        async with db.read() as session:
-            login_session = await session_service.peek_session(session, token)
-            if login_session is not None and session_service.needs_write(
-                login_session, config.sessions, utcnow()
-            ):
-                login_session = None
-                async with db.write() as writing:
-                    login_session = await session_service.find_session(
-                        writing, token, config.sessions
-                    )
-            if login_session is not None and login_session.resident_id is not None:
-                resident = await accounts.get_resident(session, login_session.resident_id)
-            if resident is None:
-                login_session = None  # a session row of an older release without account
+    found = await _logged_in(app[appkeys.DATABASE], config, token, request.method)
+    login_session, resident = found.login_session, found.resident
     visitor = None
     if login_session is None:
         visitor = unseal(
@@ -87,11 +84,45 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         resident=resident,
         visitor=visitor,
         drop_cookie=bool(token) and login_session is None,
+        unseen=found.unseen,
+        unseen_read=found.unseen_read,
     )
     request[keys.PAGE] = state
     response = await handler(request)
     apply_cookie(response, config, state, app[keys.VISITOR_KEY])
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    login_session: LoginSession | None = None
+    resident: Resident | None = None
+    unseen: Unseen | None = None
+    unseen_read: bool = False
+
+
+async def _logged_in(db: Database, config: Config, token: str, method: str) -> _Found:
+    """The live session a cookie names, its resident and (for a page that will be
+    shown) the resident's unseen notices: one reading unit of work. Only a session
+    due for its touch or past its timeouts is written, in a unit of its own."""
+    if not token:
+        return _Found()
+    async with db.read() as session:
+        login_session = await session_service.peek_session(session, token)
+        if login_session is None or login_session.resident_id is None:
+            return _Found()  # unknown, or a session row of an older release
+        stale = session_service.needs_write(login_session, config.sessions, utcnow())
+        resident = await accounts.get_resident(session, login_session.resident_id)
+        if resident is None:
+            return _Found()
+        shown = method in SHOWING and not stale
+        unseen = await notices.unseen(session, resident.id) if shown else None
+    if stale:
+        async with db.write() as writing:
+            login_session = await session_service.find_session(writing, token, config.sessions)
+        if login_session is None:
+            return _Found()
+    return _Found(login_session, resident, unseen, unseen_read=shown)
 
 
 def apply_cookie(

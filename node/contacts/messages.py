@@ -109,14 +109,21 @@ async def received_message(
 class Conversation:
     contact: Contact
     messages: Sequence[Message]
+    unseen: bool = False
+    """Something here is new to the resident: an unread message, a message still
+    waiting for its mail, or an unseen notice of the contact."""
+    read_at: datetime | None = None
+    """When it was read (the moment before the query), for :func:`mark_seen`."""
 
 
-async def conversation(
-    session: AsyncSession, resident: Resident, contact_id: int, *, mark_read: bool = True
-) -> Conversation:
-    """The messages of one contact, oldest first; reading them marks them read (and
-    the notices of the contact seen)."""
-    contact = await contact_of(session, resident, contact_id)
+async def conversation(session: AsyncSession, resident: Resident, contact_id: int) -> Conversation:
+    """The messages of one contact, oldest first, and whether opening it changes
+    anything (:func:`mark_seen`). Only reads: most views of a conversation find
+    nothing new, and those must not queue for the write lock."""
+    now = utcnow()
+    contact = await session.get(Contact, contact_id)  # no row lock: a read
+    if contact is None or contact.resident_id != resident.id:
+        raise ContactError("not_found")
     messages = (
         await session.scalars(
             select(Message)
@@ -124,17 +131,33 @@ async def conversation(
             .order_by(Message.created_at, Message.id)
         )
     ).all()
-    if mark_read:
-        await notices.conversation_seen(session, resident.id, contact.id)
-    if mark_read and any(m.read_at is None for m in messages):
-        now = utcnow()
+    unseen = any(m.read_at is None or m.notify == "pending" for m in messages)
+    if not unseen:
+        unseen = await notices.conversation_unseen(session, resident.id, contact.id)
+    return Conversation(contact=contact, messages=messages, unseen=unseen, read_at=now)
+
+
+async def mark_seen(session: AsyncSession, resident: Resident, shown: Conversation) -> None:
+    """The resident saw ``shown``: its messages are read, its notices seen, and mail
+    about them no longer needed. A message or notice that arrived after the page read
+    them stays new."""
+    contact = shown.contact
+    ids = [m.id for m in shown.messages if m.read_at is None or m.notify == "pending"]
+    await notices.conversation_seen(
+        session, resident.id, contact.id, message_ids=ids, until=shown.read_at
+    )
+    unread = [m.id for m in shown.messages if m.read_at is None]
+    if unread:
         await session.execute(
             update(Message)
-            .where(Message.contact_id == contact.id, Message.read_at.is_(None))
-            .values(read_at=now)
+            .where(
+                Message.contact_id == contact.id,
+                Message.read_at.is_(None),
+                Message.id.in_(unread),
+            )
+            .values(read_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    return Conversation(contact=contact, messages=messages)
 
 
 async def unread_counts(session: AsyncSession, resident: Resident) -> dict[int, int]:

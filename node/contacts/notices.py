@@ -166,23 +166,65 @@ async def requests_seen(session: AsyncSession, resident_id: int) -> None:
     await _seen(session, resident_id, Notice.kind.in_((NOTICE_REQUEST, NOTICE_ACCEPTANCE)))
 
 
-async def conversation_seen(session: AsyncSession, resident_id: int, contact_id: int) -> None:
-    """The resident opened the conversation: its messages and the contact's yes are
-    seen, and a mail about them is no longer needed."""
-    await _seen(
-        session,
-        resident_id,
-        and_(
-            Notice.contact_id == contact_id,
-            Notice.kind.in_((NOTICE_ACCEPTANCE, NOTICE_MESSAGE)),
-        ),
+async def requests_unseen(session: AsyncSession, resident_id: int) -> bool:
+    """Whether opening the requests page would mark a notice seen."""
+    found = await session.scalar(
+        select(Notice.id)
+        .where(
+            Notice.resident_id == resident_id,
+            Notice.seen_at.is_(None),
+            Notice.kind.in_((NOTICE_REQUEST, NOTICE_ACCEPTANCE)),
+        )
+        .limit(1)
     )
+    return found is not None
+
+
+async def conversation_seen(
+    session: AsyncSession,
+    resident_id: int,
+    contact_id: int,
+    *,
+    message_ids: Sequence[int] | None = None,
+    until: datetime | None = None,
+) -> None:
+    """The resident opened the conversation: its messages and the contact's yes are
+    seen, and a mail about them is no longer needed. ``message_ids`` and ``until``
+    limit it to what the page showed (the messages, and notices last changed before
+    it read them)."""
+    which = and_(
+        Notice.contact_id == contact_id,
+        Notice.kind.in_((NOTICE_ACCEPTANCE, NOTICE_MESSAGE)),
+    )
+    if until is not None:
+        which = and_(which, Notice.updated_at <= until)
+    await _seen(session, resident_id, which)
+    pending = and_(Message.contact_id == contact_id, Message.notify == "pending")
+    if message_ids is not None:
+        if not message_ids:
+            return
+        pending = and_(pending, Message.id.in_(message_ids))
     await session.execute(
         update(Message)
-        .where(Message.contact_id == contact_id, Message.notify == "pending")
+        .where(pending)
         .values(notify="none")
         .execution_options(synchronize_session=False)
     )
+
+
+async def conversation_unseen(session: AsyncSession, resident_id: int, contact_id: int) -> bool:
+    """Whether opening the conversation would mark a notice of it seen."""
+    found = await session.scalar(
+        select(Notice.id)
+        .where(
+            Notice.resident_id == resident_id,
+            Notice.contact_id == contact_id,
+            Notice.seen_at.is_(None),
+            Notice.kind.in_((NOTICE_ACCEPTANCE, NOTICE_MESSAGE)),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def _seen(session: AsyncSession, resident_id: int, which: ColumnElement[bool]) -> None:

@@ -117,13 +117,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_QUERY_ONLY = "zwilling_query_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    if connection.get_execution_options().get(_UNIT) == "read":
-        connection.exec_driver_sql("PRAGMA query_only=ON")
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("PRAGMA query_only=OFF")
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Every statement is a round trip to the driver's thread; the pragma is sent only
+    # when the unit's kind differs from the last one on this connection (``info``
+    # lives as long as the driver connection, which keeps the setting).
+    reading = connection.get_execution_options().get(_UNIT) == "read"
+    if connection.info.get(_QUERY_ONLY) is not reading:
+        connection.exec_driver_sql(f"PRAGMA query_only={'ON' if reading else 'OFF'}")
+        connection.info[_QUERY_ONLY] = reading
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:

@@ -17,7 +17,7 @@ from node.contacts import consent as contacts
 from node.contacts import reports
 from node.contacts import views as contact_views
 from node.contacts.consent import ContactError
-from node.contacts.notices import requests_seen
+from node.contacts.notices import requests_seen, requests_unseen
 from node.matches.appkeys import MATCHING
 from node.models import Resident
 from node.runtime import appkeys
@@ -25,6 +25,7 @@ from node.runtime.i18n import N_
 from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.keys import PAGE
+from web.notices import forget as forget_notices
 from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import count_action, too_many
@@ -102,7 +103,7 @@ def contact_id(request: web.Request) -> int:
 async def contact_list(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     async with request.app[appkeys.DATABASE].read() as session:
-        views = await contact_views.contact_list(session, await resident_in(session, resident))
+        views = await contact_views.contact_list(session, resident)
         waiting = await contact_views.open_request_count(session, resident)
     context: dict[str, Any] = {"contacts": views, "waiting": waiting, **notices(request)}
     return await render(request, "contacts/index.html", context)
@@ -117,8 +118,11 @@ async def request_list(request: web.Request) -> web.StreamResponse:
         scorer = contact_views.pair_scorer(request.app[MATCHING])
         received = await contact_views.received_requests(session, me, lang, scorer)
         sent = await contact_views.sent_requests(session, me, lang, scorer)
-    async with request.app[appkeys.DATABASE].write() as session:
-        await requests_seen(session, resident.id)  # the requests and answers are seen now
+        unseen = await requests_unseen(session, resident.id)
+    if unseen:  # the requests and answers are seen now
+        async with request.app[appkeys.DATABASE].write() as session:
+            await requests_seen(session, resident.id)
+        forget_notices(request[PAGE])
     context: dict[str, Any] = {"received": received, "sent": sent, **notices(request)}
     return await render(request, "contacts/requests.html", context)
 
@@ -254,11 +258,11 @@ async def _report_page(
 ) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    async with request.app[appkeys.DATABASE].write() as session:
-        try:
-            contact = await contacts.contact_of(session, await resident_in(session, resident), cid)
-        except ContactError:
-            raise web.HTTPNotFound() from None
+    async with request.app[appkeys.DATABASE].read() as session:
+        me = await resident_in(session, resident)
+        contact = await contact_views.own_contact(session, me, cid)
+    if contact is None:
+        raise web.HTTPNotFound()
     context: dict[str, Any] = {
         "contact": contact,
         "reasons": [(code, t.gettext(label)) for code, label in REASON_LABELS.items()],

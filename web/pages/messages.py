@@ -3,7 +3,9 @@ form to write.
 
 Opening the page marks the messages read. That is a write on a GET, which the rest
 of the site avoids; here the act of reading *is* the page view, and a forged view
-could do no more than mark a message read, so no form is demanded for it.
+could do no more than mark a message read, so no form is demanded for it. The page
+reads first and writes only when it showed something new: most views of a
+conversation change nothing and so never wait for the write lock.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from node.runtime import appkeys
 from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.keys import PAGE
+from web.notices import forget as forget_notices
 from web.pages.contacts import PROBLEMS, contact_id, notices
 from web.rendering import redirect, render
 from web.routing import page
@@ -37,11 +40,16 @@ async def _page(
 ) -> web.StreamResponse:
     resident = require_resident(request)
     t = request[PAGE].translator
-    async with request.app[appkeys.DATABASE].write() as session:
+    db = request.app[appkeys.DATABASE]
+    async with db.read() as session:
         try:
-            found = await messages.conversation(session, await resident_in(session, resident), cid)
+            found = await messages.conversation(session, resident, cid)
         except ContactError:
             raise web.HTTPNotFound() from None
+    if found.unseen:
+        async with db.write() as session:
+            await messages.mark_seen(session, resident, found)
+        forget_notices(request[PAGE])
     contact = found.contact
     context: dict[str, Any] = {
         "contact": contact,
