@@ -8,12 +8,20 @@ and on the account once logged in), else what their browser asks for
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.core import negotiate_locale
-from babel.dates import format_date, format_time, get_datetime_format
+from babel.core import Locale, negotiate_locale
+from babel.dates import (
+    DateTimePattern,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    parse_pattern,
+)
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -95,9 +103,29 @@ def local_time(context: Context, moment: datetime | None) -> str:
     if moment is None:
         return "–"
     zone = ZoneInfo(context.get("time_zone") or "UTC")
-    language = context.get("lang") or "en"
     local = moment.astimezone(zone)
-    date = format_date(local, "medium", locale=language)
-    time = format_time(local, "short", tzinfo=zone, locale=language)
-    pattern = str(get_datetime_format("medium", locale=language))  # "{1}, {0}": date, time
-    return pattern.replace("{1}", date).replace("{0}", time)
+    formats = _formats(context.get("lang") or "en")
+    date = formats.date.apply(local, formats.locale)
+    time = formats.time.apply(local, formats.locale)
+    return formats.joined.replace("{1}", date).replace("{0}", time)
+
+
+@dataclass(frozen=True, slots=True)
+class _Formats:
+    locale: Locale
+    date: DateTimePattern
+    time: DateTimePattern
+    joined: str  # "{1}, {0}": date, time
+
+
+@lru_cache(maxsize=16)
+def _formats(language: str) -> _Formats:
+    """A language's parsed patterns, once: a conversation shows forty moments, and
+    parsing the locale and patterns anew for each cost more than the rest of the page."""
+    locale = Locale.parse(language)
+    return _Formats(
+        locale,
+        parse_pattern(get_date_format("medium", locale=locale)),
+        parse_pattern(get_time_format("short", locale=locale)),
+        str(get_datetime_format("medium", locale=locale)),
+    )
