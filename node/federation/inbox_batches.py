@@ -17,8 +17,11 @@ A batch keeps the rules of a single activity:
   fails, the unit is rolled back and the batch runs again with that activity stored
   as pending (its error and next try, for the inbox worker) instead of applied: its
   handler is called once on arrival, as if it had come alone, and the others are
-  applied. (A handler's effects outside the database may thus happen twice, as with
-  any rolled-back unit.) When anything else fails (an id stored meanwhile by another
+  applied. A handler with ``apply_all`` gets each run of consecutive activities of
+  its kind at once; when that fails, the batch runs again with every handler's
+  ``apply`` per activity, which finds the one that fails as above. (A handler's
+  effects outside the database may thus happen twice, as with any rolled-back
+  unit.) When anything else fails (an id stored meanwhile by another
   process, the database refusing the commit), each activity is stored on its own;
 * a request is answered only once its batch (or its own fallback) has committed, so
   a stop between verification and commit acknowledges nothing that was not stored.
@@ -74,6 +77,11 @@ class Arrival:
 def overrides_check(handler: ActivityHandler) -> bool:
     check = getattr(type(handler), "check", None)
     return check is not None and check is not ActivityHandler.check
+
+
+def overrides_apply_all(handler: ActivityHandler) -> bool:
+    apply_all = getattr(type(handler), "apply_all", None)
+    return apply_all is not None and apply_all is not ActivityHandler.apply_all
 
 
 class GroupCommit:
@@ -153,9 +161,18 @@ class GroupCommit:
 
     async def _write(self, waiting: list[Arrival]) -> None:
         failed: dict[Arrival, Exception] = {}
+        together = True
         while waiting:
             try:
-                outcomes = await self._commit(waiting, failed)
+                outcomes = await self._commit(waiting, failed, together=together)
+            except _RunFailed as failure:
+                # Rolled back: again, one activity at a time, to learn which one fails.
+                log.warning(
+                    "inbox handler failed on a run of activities; applying one by one",
+                    extra={"error": describe(failure.error)},
+                )
+                together = False
+                continue
             except _ApplyFailed as failure:
                 # Rolled back: the others again, the failing one as a pending row
                 # (its handler is not called twice on arrival).
@@ -234,10 +251,15 @@ class GroupCommit:
         return [a for a in batch if id(a) not in answered]
 
     async def _commit(
-        self, batch: Sequence[Arrival], failed: Mapping[Arrival, Exception]
+        self,
+        batch: Sequence[Arrival],
+        failed: Mapping[Arrival, Exception],
+        *,
+        together: bool = True,
     ) -> list[tuple[Arrival, bool]]:
         """Rows and effects of the whole batch in one unit; what each arrival became.
-        Arrivals in ``failed`` are stored pending, with their error, and not applied."""
+        Arrivals in ``failed`` are stored pending, with their error, and not applied.
+        ``together``: runs of a handler with ``apply_all`` go to it at once."""
         now = utcnow()
         first: dict[str, Arrival] = {}
         for arrival in batch:
@@ -253,6 +275,7 @@ class GroupCommit:
             outcomes = [(a, first[a.activity.id] is a and a.activity.id in inserted) for a in batch]
             fresh = [a for a, stored in outcomes if stored]
             peers: dict[int, Peer] = {}
+            applying: list[tuple[Arrival, Peer]] = []
             for arrival in fresh:
                 if arrival in failed:
                     continue
@@ -260,17 +283,67 @@ class GroupCommit:
                 peer = peers.get(signer.id)
                 if peer is None:
                     peer = peers[signer.id] = await session.merge(signer, load=False)
-                try:
-                    await self._apply(
-                        session, arrival.activity, peer, now, arrival.signer.fingerprint
-                    )
-                except Exception as exc:
-                    raise _ApplyFailed(arrival, exc) from exc
+                applying.append((arrival, peer))
+            for handler, run in self._runs(applying, together):
+                if handler is not None:
+                    contexts = [
+                        InboxContext(
+                            session=session,
+                            activity=arrival.activity.document,
+                            peer=peer,
+                            app=self._app,
+                            received_at=now,
+                            key_fingerprint=arrival.signer.fingerprint,
+                        )
+                        for arrival, peer in run
+                    ]
+                    try:
+                        await handler.apply_all(contexts)
+                        await session.flush()
+                    except Exception as exc:
+                        raise _RunFailed(exc) from exc
+                    continue
+                for arrival, peer in run:
+                    try:
+                        await self._apply(
+                            session, arrival.activity, peer, now, arrival.signer.fingerprint
+                        )
+                    except Exception as exc:
+                        raise _ApplyFailed(arrival, exc) from exc
         return outcomes
+
+    def _runs(
+        self, applying: Sequence[tuple[Arrival, Peer]], together: bool
+    ) -> list[tuple[ActivityHandler | None, list[tuple[Arrival, Peer]]]]:
+        """``applying`` cut into runs, in order: consecutive activities of a handler with
+        ``apply_all`` form one run for it (None: each activity to its own ``apply``)."""
+        runs: list[tuple[ActivityHandler | None, list[tuple[Arrival, Peer]]]] = []
+        for arrival, peer in applying:
+            handler = self._batch_handler(arrival.activity) if together else None
+            if handler is not None and runs and runs[-1][0] is handler:
+                runs[-1][1].append((arrival, peer))
+            else:
+                runs.append((handler, [(arrival, peer)]))
+        return [(handler if len(run) > 1 else None, run) for handler, run in runs]
+
+    def _batch_handler(self, activity: Activity) -> ActivityHandler | None:
+        try:
+            handler = registry(self._app).lookup(activity.document)
+        except Rejected:
+            return None  # its own apply answers for it
+        return handler if overrides_apply_all(handler) else None
 
     def _first_retry(self) -> float:
         federation = self._app[appkeys.CONFIG].federation
         return retry_delay(1, base=federation.retry_base_seconds, cap=federation.retry_max_seconds)
+
+
+class _RunFailed(Exception):
+    """A handler's ``apply_all`` failed: which of its activities is to blame is not known."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(describe(error))
+        self.error = error
 
 
 class _ApplyFailed(Exception):

@@ -6,11 +6,13 @@ paused, suspended, reset; contacts continue) or deletes the pseudonym actor
 ``check`` refuses before anything is stored: a malformed vector (400), a vector for a
 resident of another origin (403), an activity whose integrity proof does not verify
 with the peer's pinned Ed25519 key (403). ``apply`` stores by the rules of
-:mod:`node.vectors.remote` and asks for a (debounced) recompute.
+:mod:`node.vectors.remote` and asks for a (debounced) recompute; the updates of a batch
+of arrivals are stored together (``apply_all``), in a constant number of statements.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +24,7 @@ from node.federation.handlers import ActivityHandler, InboxContext, Rejected, re
 from node.vectors import remote as remote_vectors
 from node.vectors.activities import ACTOR_DELETED, PROFILE_DELETED
 from node.vectors.appkeys import VECTOR_STATS
-from node.vectors.remote import ForeignProfile, RemoteVectorsChanged, VectorStats
+from node.vectors.remote import ForeignProfile, ProfileUpdate, RemoteVectorsChanged, VectorStats
 
 
 def vector_stats(app: web.Application) -> VectorStats:
@@ -57,15 +59,30 @@ class ProfileUpdates(ActivityHandler):
         await _verify(ctx)
 
     async def apply(self, ctx: InboxContext) -> None:
-        target = _object(ctx)
-        profile, dropped = remote_vectors.parse_profile(target, ctx.peer)
-        sequence = remote_vectors.parse_sequence(target)
+        update = _update(ctx)
         stats = vector_stats(ctx.app)
         outcome = await remote_vectors.store_update(
-            ctx.session, ctx.peer, profile, sequence, dropped, stats
+            ctx.session, ctx.peer, update.profile, update.sequence, update.dropped, stats
         )
         if outcome == "stored":
             ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
+
+    async def apply_all(self, contexts: Sequence[InboxContext]) -> None:
+        if not contexts:
+            return
+        first = contexts[0]
+        outcomes = await remote_vectors.store_updates(
+            first.session, [_update(ctx) for ctx in contexts], vector_stats(first.app)
+        )
+        for ctx, outcome in zip(contexts, outcomes, strict=True):
+            if outcome == "stored":
+                ctx.session.record(RemoteVectorsChanged(ctx.peer.id))
+
+
+def _update(ctx: InboxContext) -> ProfileUpdate:
+    target = _object(ctx)
+    profile, dropped = remote_vectors.parse_profile(target, ctx.peer)
+    return ProfileUpdate(ctx.peer, profile, remote_vectors.parse_sequence(target), dropped)
 
 
 class Withdrawal:

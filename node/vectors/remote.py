@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from federation.activities import origin
 from federation.keys import cached_public_key
@@ -210,6 +211,91 @@ async def store_update(
         stats.tombstoned += 1
     await session.flush()
     return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUpdate:
+    """One peer's ``Update`` of a profile, parsed: what :func:`store_update` takes."""
+
+    peer: Peer
+    profile: InterestProfile
+    sequence: int
+    dropped: int
+
+
+async def store_updates(
+    session: AsyncSession, updates: Sequence[ProfileUpdate], stats: VectorStats
+) -> list[str]:
+    """:func:`store_update` for each of ``updates`` in turn, with the same outcomes, in a
+    constant number of statements: the inbox stores a batch of arrivals in one unit,
+    and a round trip per activity and table would keep it waiting on the database."""
+    moments = []
+    for update_ in updates:
+        updated = parse_moment(update_.profile.updated)
+        if updated is None:
+            raise ProfileFormatError("updated must be an ISO 8601 timestamp with a time zone")
+        moments.append(updated)
+    peers = {update_.peer.id: update_.peer for update_ in updates}
+    for peer_id in sorted(peers):  # one order for every unit: no deadlock between them
+        await _lock_peer(session, peers[peer_id])
+    actors = sorted({update_.profile.id for update_ in updates})
+    tombstones: dict[str, Tombstone] = {}
+    rows: dict[str, RemoteProfile] = {}
+    for chunk in _chunks(actors):
+        found = await session.scalars(select(Tombstone).where(Tombstone.actor_url.in_(chunk)))
+        tombstones.update((tombstone.actor_url, tombstone) for tombstone in found)
+    for chunk in _chunks(actors):
+        held = await session.scalars(
+            select(RemoteProfile)
+            .where(RemoteProfile.actor_url.in_(chunk))
+            .options(defer(RemoteProfile.vector))
+        )
+        rows.update((row.actor_url, row) for row in held)
+    # New rows are inserted in one statement at the end (the ORM would insert them one
+    # by one to learn their ids): a later update of the same pseudonym in this batch
+    # replaces the values still to insert.
+    inserts: dict[str, dict[str, Any]] = {}
+    outcomes = []
+    for update_, updated in zip(updates, moments, strict=True):
+        actor = update_.profile.id
+        tombstone, row, new = tombstones.get(actor), rows.get(actor), inserts.get(actor)
+        held_sequence = new["sequence"] if new else None if row is None else row.sequence
+        outcome = _decide(update_.sequence, held_sequence, tombstone)
+        if outcome == "stored":
+            if tombstone is not None:
+                await session.delete(tombstone)
+                del tombstones[actor]
+            if row is None:
+                inserts[actor] = {
+                    "peer_id": update_.peer.id,
+                    "actor_url": actor,
+                    "vector": profile_to_json(update_.profile),
+                    "updated": updated,
+                    "sequence": update_.sequence,
+                    "dropped_codes": update_.dropped,
+                    "received_at": utcnow(),
+                }
+            else:
+                _write(
+                    session,
+                    update_.peer,
+                    row,
+                    update_.profile,
+                    updated,
+                    update_.sequence,
+                    update_.dropped,
+                )
+            _count_dropped(stats, actor, update_.dropped)
+            stats.received += 1
+        elif outcome == "stale":
+            stats.stale += 1
+        else:
+            stats.tombstoned += 1
+        outcomes.append(outcome)
+    await session.flush()
+    if inserts:
+        await session.execute(insert(RemoteProfile), list(inserts.values()))
+    return outcomes
 
 
 def _decide(sequence: int, held: int | None, tombstone: Tombstone | None) -> str:
