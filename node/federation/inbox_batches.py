@@ -36,9 +36,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from federation.activities import Activity
 from federation.delivery import retry_delay
@@ -48,6 +46,9 @@ from node.federation.handlers import ActivityHandler, InboxContext, Rejected, re
 from node.metrics import record as metrics
 from node.models import Peer, utcnow
 from node.runtime import appkeys
+
+if TYPE_CHECKING:
+    from aiohttp import web
 from node.runtime.db import UnitOfWork
 
 log = logging.getLogger(__name__)
