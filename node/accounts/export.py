@@ -230,7 +230,7 @@ async def _twins(session: AsyncSession, resident: Resident, peer: Peer) -> list[
     rows = await session.execute(
         select(Twin.score, Twin.computed_at, RemoteProfile.actor_url)
         .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
-        .where(Twin.resident_id == resident.id, Twin.peer_id == peer.id)
+        .where(Twin.resident_id == resident.id, Twin.peer_id == peer.id, Twin.current())
         .order_by(Twin.score.desc(), RemoteProfile.actor_url)
     )
     return [
@@ -245,7 +245,11 @@ async def _suggestions(
     rows = await session.execute(
         select(Suggestion.rank, Suggestion.score, Suggestion.computed_at, RemoteProfile.actor_url)
         .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
-        .where(Suggestion.resident_id == resident.id, Suggestion.peer_id == peer.id)
+        .where(
+            Suggestion.resident_id == resident.id,
+            Suggestion.peer_id == peer.id,
+            Suggestion.current(),
+        )
         .order_by(Suggestion.rank)
     )
     return [

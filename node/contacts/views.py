@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.explain import explain
@@ -20,7 +20,6 @@ from matching.profile import InterestProfile
 from matching.score import score
 from matching.taxonomy import load_taxonomy
 from node.contacts.consent import standing, still_open
-from node.contacts.messages import unread_counts
 from node.matches.state import MatchingState
 from node.models import (
     Contact,
@@ -111,13 +110,17 @@ async def summary(
         text, shared = explanation.text, explanation.shared_interests
     value = await session.scalar(
         select(Suggestion.score).where(
-            Suggestion.resident_id == resident.id, Suggestion.remote_profile_id == remote.id
+            Suggestion.resident_id == resident.id,
+            Suggestion.remote_profile_id == remote.id,
+            Suggestion.current(),
         )
     )
     if value is None:
         value = await session.scalar(
             select(Twin.score).where(
-                Twin.resident_id == resident.id, Twin.remote_profile_id == remote.id
+                Twin.resident_id == resident.id,
+                Twin.remote_profile_id == remote.id,
+                Twin.current(),
             )
         )
     if value is None and scorer is not None and viewer is not None:
@@ -148,16 +151,19 @@ async def _views(
             .limit(500)
         )
     ).all()
-    unread = await unread_counts(session, resident)
-    latest = dict(
-        (
-            await session.execute(
-                select(Message.contact_id, func.max(Message.created_at))
-                .where(Message.contact_id.in_([c.id for c in rows]))
-                .group_by(Message.contact_id)
-            )
-        ).all()
-    )
+    unread: dict[int, int] = {}
+    latest: dict[int, datetime] = {}
+    if rows:
+        unread_in = case((and_(Message.direction == "in", Message.read_at.is_(None)), 1), else_=0)
+        figures = await session.execute(
+            select(Message.contact_id, func.max(Message.created_at), func.sum(unread_in))
+            .where(Message.contact_id.in_([c.id for c in rows]))
+            .group_by(Message.contact_id)
+        )
+        for contact_id, last, count in figures:
+            latest[contact_id] = last
+            if count:
+                unread[contact_id] = int(count)
     views = []
     for contact in rows:
         about = (
@@ -253,6 +259,13 @@ async def blocked_list(session: AsyncSession, resident: Resident, lang: str) -> 
         )
     ).all()
     return [await _known_as(session, resident, contact, city, lang) for contact, city in rows]
+
+
+async def own_contact(session: AsyncSession, resident: Resident, contact_id: int) -> Contact | None:
+    """One of the resident's own contacts, read without a row lock (None for anyone
+    else's)."""
+    contact = await session.get(Contact, contact_id)
+    return contact if contact is not None and contact.resident_id == resident.id else None
 
 
 async def open_request_count(session: AsyncSession, resident: Resident) -> int:

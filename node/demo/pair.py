@@ -171,7 +171,7 @@ async def twin_names(city: DemoCity, partner: DemoCity, email: str) -> list[str]
                 select(RemoteProfile.actor_url)
                 .join(Twin, Twin.remote_profile_id == RemoteProfile.id)
                 .join(Resident, Resident.id == Twin.resident_id)
-                .where(Resident.email == email)
+                .where(Resident.email == email, Twin.current())
                 .order_by(Twin.score.desc(), RemoteProfile.actor_url)
             )
         ).all()

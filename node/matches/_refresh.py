@@ -8,6 +8,9 @@ up to date.
 
 A refresh scores one resident against the prepared side of each peer, with the rarity
 weights of the last full computation: tens of milliseconds, whatever the population.
+It replaces the resident's rows of the generation readers see; a full computation
+writing its next generation meanwhile keeps what it computed, and the poke that comes
+with every edit brings a computation that starts from the new vector.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from sqlalchemy import delete, insert, select
 
 from matching.refresh import suggestions_for
 from node import pseudonyms
-from node.matches.compute import local_vectors, prepare_index
+from node.matches._prepare import prepare_index
+from node.matches._sides import local_vectors
 from node.matches.state import MatchingState, PeerIndex
-from node.models import Peer, RemoteProfile, Suggestion, utcnow
+from node.models import MatchGeneration, Peer, RemoteProfile, Suggestion, utcnow
 from node.runtime.db import Database
 from node.vectors.stored import stored_profile
 
@@ -54,6 +58,10 @@ async def refresh_residents(
     async with db.write() as session:
         for peer_id, side in prepared.items():
             now = utcnow()
+            shown = await session.scalar(
+                select(MatchGeneration.current).where(MatchGeneration.peer_id == peer_id)
+            )
+            generation = shown or 0
             fresh: list[dict[str, Any]] = []
             for value, resident_id, vector in await session.execute(local_vectors(peer_id, ids)):
                 profile = stored_profile(vector, pseudonyms.actor_url(state.base_url, value))
@@ -66,12 +74,15 @@ async def refresh_residents(
                         "rank": rank,
                         "score": float(suggestion.score),
                         "computed_at": now,
+                        "generation": generation,
                     }
                     for rank, suggestion in enumerate(found)
                 )
             await session.execute(
                 delete(Suggestion).where(
-                    Suggestion.peer_id == peer_id, Suggestion.resident_id.in_(ids)
+                    Suggestion.peer_id == peer_id,
+                    Suggestion.resident_id.in_(ids),
+                    Suggestion.generation == generation,
                 )
             )
             wanted = {row["remote_profile_id"] for row in fresh}

@@ -5,6 +5,13 @@ peer, i.e. exactly what the peer holds about this node, and the remote side from
 ``remote_profiles``, exactly what the peer published. The peer does the same with the
 roles swapped, so both reach the same scores and the same twin pairs.
 
+A full computation of two whole cities reads 230,000 vectors, matches them and writes
+1.8 million rows while the node keeps serving pages, so the event loop only moves data:
+the vectors are read undecoded (:mod:`node.matches._sides`), decoded, matched and laid
+out as rows in a worker thread or a process of its own (:mod:`node.matches._job`,
+:mod:`node.matches._offload`), and written in bulk as a new generation that replaces
+the shown one in a single step (:mod:`node.matches._store`).
+
 Per peer the prepared remote side and the rarity weights stay in memory after each
 full computation, so that a resident's edit refreshes their suggestions at once
 (:mod:`node.matches._refresh`); the next full computation settles twins and weights.
@@ -15,81 +22,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.batch import match_pair
-from matching.profile import InterestProfile
-from matching.refresh import SideIndex
-from matching.results import PairResult
-from matching.score import RarityWeights, rarity_weights, score
-from matching.settings import MatchSettings
-from node import pseudonyms
+from node.matches import _job
+from node.matches._offload import offloaded
+from node.matches._prepare import prepare_index
+from node.matches._refresh import refresh_residents
+from node.matches._sides import load_stored, local_vectors
+from node.matches._store import SQLITE_BATCH, drop_hidden, start_generation, write_generation
 from node.matches.state import MatchingState, PeerIndex
-from node.models import (
-    Peer,
-    Pseudonym,
-    PublishedVector,
-    RemoteProfile,
-    Resident,
-    Suggestion,
-    Twin,
-    utcnow,
-)
+from node.models import Peer, PublishedVector, utcnow
 from node.runtime.db import Database
-from node.vectors.stored import stored_profile
+
+__all__ = [
+    "RecomputeResult",
+    "local_vectors",
+    "peer_ids",
+    "prepare_index",
+    "recompute_all",
+    "recompute_peer",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Sides:
-    local: list[InterestProfile]
-    residents: dict[str, int]  # pseudonym actor URL -> resident id
-    remote: list[InterestProfile]
-    remote_ids: dict[str, int]  # peer actor URL -> remote_profiles.id
-
-
-def local_vectors(peer_id: int, resident_ids: Sequence[int] | None = None) -> Any:
-    """Pseudonym, resident and published vector of local residents towards a peer."""
-    statement = (
-        select(Pseudonym.pseudonym, Pseudonym.resident_id, PublishedVector.vector)
-        .join(PublishedVector, PublishedVector.resident_id == Pseudonym.resident_id)
-        .join(Resident, Resident.id == Pseudonym.resident_id)
-        .where(
-            Pseudonym.peer_id == peer_id,
-            Pseudonym.withdrawn_at.is_(None),
-            Pseudonym.epoch == Resident.pseudonym_epoch,
-        )
-    )
-    if resident_ids is not None:
-        statement = statement.where(Pseudonym.resident_id.in_(resident_ids))
-    return statement.order_by(Pseudonym.pseudonym)
-
-
-async def load_sides(session: AsyncSession, base_url: str, peer_id: int) -> Sides:
-    local: list[InterestProfile] = []
-    residents: dict[str, int] = {}
-    for value, resident_id, vector in await session.execute(local_vectors(peer_id)):
-        actor = pseudonyms.actor_url(base_url, value)
-        local.append(stored_profile(vector, actor))
-        residents[actor] = resident_id
-    remote_rows = await session.execute(
-        select(RemoteProfile.id, RemoteProfile.actor_url, RemoteProfile.vector)
-        .where(RemoteProfile.peer_id == peer_id)
-        .order_by(RemoteProfile.actor_url)
-    )
-    remote: list[InterestProfile] = []
-    remote_ids: dict[str, int] = {}
-    for row_id, actor, vector in remote_rows:
-        remote.append(stored_profile(vector, actor))
-        remote_ids[actor] = row_id
-    return Sides(local, residents, remote, remote_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,121 +59,98 @@ class RecomputeResult:
     suggestions: int
     twins: int
     seconds: float
+    """The whole run, the removal of the previous results included."""
+    load_s: float = 0.0
+    match_s: float = 0.0
+    """Everything away from the loop: decoding, the engine, laying out the rows."""
+    write_s: float = 0.0
+    """Until the new results were shown."""
+    cleanup_s: float = 0.0
+    """Removing the previous results (and what a failed run left)."""
+    offload: str = "thread"
+    parts: dict[str, float] = field(default_factory=dict)
+    """The matching's own parts (decoding, engine, rows), as measured where it ran."""
 
 
 async def recompute_peer(db: Database, state: MatchingState, peer_id: int) -> RecomputeResult:
     """Full computation for one peer: suggestions and twins of every local resident."""
     started = time.perf_counter()
-    async with db.read() as session:
-        sides = await load_sides(session, state.base_url, peer_id)
+    sqlite = db.engine.dialect.name == "sqlite"
+    cleaned = await drop_hidden(db, peer_id)  # what a run that died left behind
+    generation = await start_generation(db, peer_id)
     computed_at = utcnow()
-    result, index = await asyncio.to_thread(_compute, sides, state)
-    suggestion_rows: list[dict[str, Any]] = []
-    for actor, found in result.suggestions.items():
-        resident_id = sides.residents.get(actor)
-        if resident_id is None:
-            continue  # a remote resident's own list: the peer stores that one
-        for rank, suggestion in enumerate(found):
-            suggestion_rows.append(
-                {
-                    "resident_id": resident_id,
-                    "peer_id": peer_id,
-                    "remote_profile_id": sides.remote_ids[suggestion.other_id],
-                    "rank": rank,
-                    "score": float(suggestion.score),
-                    "computed_at": computed_at,
-                }
-            )
-    twin_rows = _twin_rows(sides, result, state.settings, peer_id, computed_at)
-    async with db.write() as session:
-        await _store(session, peer_id, suggestion_rows, twin_rows)
-    state.peers[peer_id] = PeerIndex(index, result.weights, sides.remote_ids, computed_at)
+    async with db.read() as session:
+        sides = await load_stored(session, peer_id)
+    loaded = time.perf_counter()
+    batch = SQLITE_BATCH if sqlite else 0
+    job = await asyncio.to_thread(sides.job, state.base_url, state.taxonomy, state.settings, batch)
+    output, where = await offloaded(_job.run, job, in_process=sides.size >= state.process_from)
+    matched = time.perf_counter()
+    suggestions, twins = await write_generation(db, peer_id, generation, computed_at, output)
+    state.peers[peer_id] = PeerIndex(output.index, output.weights, sides.remote_map(), computed_at)
+    await _refresh_edited(db, state, computed_at)
+    written = time.perf_counter()
+    cleaned += await drop_hidden(db, peer_id)
+    done = time.perf_counter()
     outcome = RecomputeResult(
-        peer_id,
-        len(sides.local),
-        len(sides.remote),
-        len(suggestion_rows),
-        len(twin_rows),
-        round(time.perf_counter() - started, 3),
+        peer_id=peer_id,
+        local=len(sides.pseudonyms),
+        remote=len(sides.remote_actors),
+        suggestions=suggestions,
+        twins=twins,
+        seconds=round(done - started, 3),
+        load_s=round(loaded - started, 3),
+        match_s=round(matched - loaded, 3),
+        write_s=round(written - matched, 3),
+        cleanup_s=round(done - written, 3),
+        offload=where,
+        parts=output.seconds,
     )
     log.info(
         "matches computed",
         extra={
             "peer_id": peer_id,
+            "generation": generation,
             "local": outcome.local,
             "remote": outcome.remote,
             "suggestions": outcome.suggestions,
             "twins": outcome.twins,
             "seconds": outcome.seconds,
+            "load_s": outcome.load_s,
+            "match_s": outcome.match_s,
+            "write_s": outcome.write_s,
+            "cleanup_s": outcome.cleanup_s,
+            "dropped": cleaned,
+            "offload": where,
         },
     )
     return outcome
 
 
-def _compute(sides: Sides, state: MatchingState) -> tuple[PairResult, SideIndex]:
-    taxonomy = state.taxonomy
-    result = match_pair(
-        sides.local,
-        sides.remote,
-        codes=taxonomy.codes,
-        parent=taxonomy.parent,
-        settings=state.settings,
-    )
-    return result, SideIndex.build(sides.remote, result.weights)
+REFRESH_AFTER_RUN = 1_000
+"""At most this many residents who edited during a computation are refreshed right
+after it; more are left to the next computation (which their edits asked for)."""
 
 
-def _twin_rows(
-    sides: Sides,
-    result: PairResult,
-    settings: MatchSettings,
-    peer_id: int,
-    computed_at: datetime,
-) -> list[dict[str, Any]]:
-    """Twin pairs of local residents; the score is recomputed exactly for the pair (a
-    twin need not be among the shown suggestions)."""
-    by_id = {p.id: p for p in (*sides.local, *sides.remote)}
-    rows = []
-    for actor, twins in result.twins.items():
-        resident_id = sides.residents.get(actor)
-        if resident_id is None:
-            continue
-        for other in twins:
-            rows.append(
-                {
-                    "resident_id": resident_id,
-                    "peer_id": peer_id,
-                    "remote_profile_id": sides.remote_ids[other],
-                    "score": score(by_id[actor], by_id[other], result.weights, settings.kind_gates),
-                    "computed_at": computed_at,
-                }
-            )
-    return rows
-
-
-async def _store(
-    session: AsyncSession,
-    peer_id: int,
-    suggestion_rows: list[dict[str, Any]],
-    twin_rows: list[dict[str, Any]],
-) -> None:
-    """Replace the peer's results; rows whose resident or remote profile vanished while
-    computing are left out (the foreign keys would refuse them anyway)."""
-    residents = set((await session.scalars(select(PublishedVector.resident_id))).all())
-    remote = set(
-        (
-            await session.scalars(select(RemoteProfile.id).where(RemoteProfile.peer_id == peer_id))
-        ).all()
-    )
-
-    def alive(row: dict[str, Any]) -> bool:
-        return row["resident_id"] in residents and row["remote_profile_id"] in remote
-
-    await session.execute(delete(Suggestion).where(Suggestion.peer_id == peer_id))
-    await session.execute(delete(Twin).where(Twin.peer_id == peer_id))
-    for rows, model in ((suggestion_rows, Suggestion), (twin_rows, Twin)):
-        kept = [row for row in rows if alive(row)]
-        for start in range(0, len(kept), 5000):
-            await session.execute(insert(model), kept[start : start + 5000])
+async def _refresh_edited(db: Database, state: MatchingState, loaded_at: datetime) -> None:
+    """Residents who edited their profile while the computation ran got their fresh
+    suggestions in the shown generation, which the new one has just replaced with what
+    was computed from their previous vector: refresh them once more. (A save that began
+    before the load and committed after it, milliseconds, waits for the next run.)"""
+    async with db.read() as session:
+        edited = list(
+            (
+                await session.scalars(
+                    select(PublishedVector.resident_id)
+                    .where(PublishedVector.published_at > loaded_at)
+                    .limit(REFRESH_AFTER_RUN + 1)
+                )
+            ).all()
+        )
+    if len(edited) > REFRESH_AFTER_RUN:
+        state.poke()
+    elif edited:
+        await refresh_residents(db, state, edited)
 
 
 async def peer_ids(session: AsyncSession) -> list[int]:
@@ -231,21 +167,3 @@ async def recompute_all(
             ids = await peer_ids(session)
         wanted = set(ids) if only is None else set(only) & set(ids)
         return [await recompute_peer(db, state, peer_id) for peer_id in sorted(wanted)]
-
-
-async def prepare_index(db: Database, state: MatchingState, peer_id: int) -> PeerIndex:
-    """The prepared side of a peer without a full computation, for a process that does
-    not run the matching worker itself (``zwilling run --no-workers``). Its weights are
-    those a full computation over the same vectors would use."""
-    async with db.read() as session:
-        sides = await load_sides(session, state.base_url, peer_id)
-    taxonomy = state.taxonomy
-
-    def build() -> tuple[SideIndex, RarityWeights]:
-        weights = rarity_weights([*sides.local, *sides.remote], taxonomy.codes, taxonomy.parent)
-        return SideIndex.build(sides.remote, weights), weights
-
-    index, weights = await asyncio.to_thread(build)
-    prepared = PeerIndex(index, weights, sides.remote_ids, utcnow())
-    state.peers[peer_id] = prepared
-    return prepared

@@ -43,7 +43,7 @@ class DashboardState:
 
 async def dashboard_state(session: AsyncSession, resident: Resident) -> DashboardState:
     profile = await session.get(Profile, resident.id)
-    twins = select(Twin.remote_profile_id).where(Twin.resident_id == resident.id)
+    twins = select(Twin.remote_profile_id).where(Twin.resident_id == resident.id, Twin.current())
     return DashboardState(
         profile_complete=bool(profile and profile.completed),
         paused=bool(profile and profile.paused),
@@ -55,13 +55,15 @@ async def dashboard_state(session: AsyncSession, resident: Resident) -> Dashboar
             ),
         ),
         twins=await _count(
-            session, select(func.count(Twin.id)).where(Twin.resident_id == resident.id)
+            session,
+            select(func.count(Twin.id)).where(Twin.resident_id == resident.id, Twin.current()),
         ),
         suggestions=await _count(
             session,
             select(func.count(Suggestion.id)).where(
                 Suggestion.resident_id == resident.id,
                 Suggestion.remote_profile_id.not_in(twins),
+                Suggestion.current(),
             ),
         ),
     )

@@ -18,12 +18,20 @@ from matching.settings import MatchSettings
 from matching.taxonomy import Taxonomy, load_taxonomy
 from node.runtime.config import Config
 
+PROCESS_FROM = 20_000
+"""Profiles on both sides together from which a computation runs in a process of its
+own rather than a worker thread (:mod:`node.matches._offload`)."""
+
 
 def match_settings(config: Config) -> MatchSettings:
     gates: dict[str, frozenset[str]] = {
         kind: frozenset(fits) for kind, fits in config.matching.kind_gates.items()
     }
-    return MatchSettings(kind_gates=gates, top_k=config.matching.top_k)
+    return MatchSettings(
+        kind_gates=gates,
+        top_k=config.matching.top_k,
+        exposure_factor=config.matching.exposure_factor,
+    )
 
 
 @dataclass
@@ -49,6 +57,10 @@ class MatchingState:
     sync_requested: set[int | None] = field(default_factory=set)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    process_from: int = PROCESS_FROM
+    preparing: dict[int, asyncio.Lock] = field(default_factory=dict)
+    """Per peer, held while a side is prepared outside a computation: requests arriving
+    meanwhile wait for that one instead of each preparing their own."""
 
     def poke(self, peer_id: int | None = None) -> None:
         """Ask for a (debounced) recomputation for one peer, or all with None."""

@@ -104,7 +104,7 @@ async def _peer_view(
         await session.execute(
             select(Twin.score, RemoteProfile)
             .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
-            .where(Twin.resident_id == resident.id, Twin.peer_id == peer_id)
+            .where(Twin.resident_id == resident.id, Twin.peer_id == peer_id, Twin.current())
             .order_by(Twin.score.desc(), RemoteProfile.actor_url)
         )
     ).all()
@@ -112,7 +112,11 @@ async def _peer_view(
         await session.execute(
             select(Suggestion.score, RemoteProfile)
             .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
-            .where(Suggestion.resident_id == resident.id, Suggestion.peer_id == peer_id)
+            .where(
+                Suggestion.resident_id == resident.id,
+                Suggestion.peer_id == peer_id,
+                Suggestion.current(),
+            )
             .order_by(Suggestion.rank)
         )
     ).all()

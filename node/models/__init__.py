@@ -6,7 +6,7 @@ from node.models.base import Base, utcnow
 from node.models.contacts import Contact, Message, Report
 from node.models.federation import InboxActivity, OutboxActivity, Peer, PeerKey
 from node.models.mail import QueuedMail
-from node.models.matches import Suggestion, Twin
+from node.models.matches import MatchGeneration, Suggestion, Twin
 from node.models.notifications import Notice, NoticeMail
 from node.models.residents import AccountToken, LoginSession, LoginThrottle, Profile, Resident
 from node.models.security import LoginChallenge, RecoveryCode, TwoFactor
@@ -26,6 +26,7 @@ __all__ = [
     "LoginChallenge",
     "LoginSession",
     "LoginThrottle",
+    "MatchGeneration",
     "Message",
     "Notice",
     "NoticeMail",

@@ -203,8 +203,8 @@ async def signed_fetch(client: Any, url: str, signer: RunningNode) -> Any:
 async def matches(
     node: RunningNode,
 ) -> tuple[dict[tuple[str, str], float], set[tuple[str, str, float]]]:
-    """What ``node`` stored, by actor URLs: ``(own pseudonym, peer resident) → score`` of
-    every suggestion, and the twin pairs with their scores."""
+    """What ``node`` shows, by actor URLs: ``(own pseudonym, peer resident) → score`` of
+    every suggestion, and the twin pairs with their scores (the current generation)."""
     assert node.app is not None
     mine = aliased(Pseudonym)
     suggestions: dict[tuple[str, str], float] = {}
@@ -220,6 +220,7 @@ async def matches(
                     & mine.withdrawn_at.is_(None),
                 )
                 .join(RemoteProfile, RemoteProfile.id == model.remote_profile_id)
+                .where(model.current())
             )
             for pseudonym, other, score in rows:
                 own = f"{node.url}/p/{pseudonym}"
