@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {
+    "city": ["--oldenburg", "300", "--cholet", "200", "--readers", "2", "--idle-seconds", "0.5"],
     "matching": [
         "--oldenburg",
         "600",
@@ -20,11 +21,46 @@ TINY = {
         "300",
         "--refresh-samples",
         "3",
+        "--repeats",
+        "1",
+        "--sample",
+        "20",
         "--no-baseline",
     ],
     "publication": ["--residents", "300", "--edits", "2"],
-    "inbox": ["--requests", "40", "--warmup", "5", "--concurrency", "4"],
+    "inbox": [
+        "--requests",
+        "40",
+        "--warmup",
+        "5",
+        "--concurrency",
+        "4",
+        "--activity",
+        "profile",
+        "--clients",
+        "2",
+    ],
+    "resync": ["--profiles", "600"],
     "people": ["--cholet", "300", "--requests", "11"],
+    "pages": [
+        "--local",
+        "300",
+        "--partner",
+        "100",
+        "--clients",
+        "3",
+        "--seconds",
+        "2",
+        "--ceiling-seconds",
+        "1",
+        "--warmup",
+        "0.5",
+        "--processes",
+        "1",
+        "--background",
+        "--settle",
+        "1",
+    ],
 }
 
 
