@@ -94,12 +94,6 @@ async def _peer_view(
     lang: str,
 ) -> PeerView:
     peer_id = partner.peer_id
-    arrived = (
-        await session.scalar(
-            select(RemoteProfile.id).where(RemoteProfile.peer_id == peer_id).limit(1)
-        )
-        is not None
-    )
     twin_rows = (
         await session.execute(
             select(Twin.score, RemoteProfile)
@@ -121,6 +115,13 @@ async def _peer_view(
         )
     ).all()
     twins = {remote.actor_url for _score, remote in twin_rows}
+    # Whether the partner's profiles are here at all matters only when nothing is shown.
+    arrived = bool(twin_rows or suggestion_rows) or (
+        await session.scalar(
+            select(RemoteProfile.id).where(RemoteProfile.peer_id == peer_id).limit(1)
+        )
+        is not None
+    )
     return PeerView(
         name=partner.name,
         connection=partner.connection,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.accounts import accounts
 from node.contacts import views as contact_views
 from node.matches.twin_view import twin_overview
 from node.runtime import appkeys
@@ -20,11 +19,8 @@ async def twin(request: web.Request) -> web.StreamResponse:
     resident = require_resident(request)
     language = request[PAGE].language
     async with request.app[appkeys.DATABASE].read() as session:
-        attached = await accounts.get_resident(session, resident.id)
-        if attached is None:
-            raise web.HTTPSeeOther("/login")
-        overview = await twin_overview(session, attached, language)
-        contacts = await contact_views.standings_for(session, attached)
+        overview = await twin_overview(session, resident, language)
+        contacts = await contact_views.standings_for(session, resident)
     context = {
         "overview": overview,
         "contacts": contacts,
