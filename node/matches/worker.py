@@ -116,8 +116,7 @@ class MatchingWorker:
         return max(0.5, min(POLL_SECONDS, until_full, until_retry))
 
     async def _republish(self) -> None:
-        async with self.app[appkeys.DATABASE].write() as session:
-            await vector_publication.publish_changes(session, self.app[PUBLISHER], thorough=True)
+        await vector_publication.republish(self.app[appkeys.DATABASE], self.app[PUBLISHER])
 
     async def _recompute(self, only: set[int] | None) -> None:
         started = time.monotonic()

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.languages import coarse_languages
@@ -67,7 +67,28 @@ async def eligible(
 ) -> dict[int, InterestProfile]:
     """Raw vectors of residents who take part (active, profile completed, not paused):
     all of them, or those of ``only``."""
-    statement = (
+    statement = _eligible()
+    if only is None:
+        rows = (await session.execute(statement)).all()
+    else:
+        rows = []
+        for chunk in chunks(list(only)):
+            rows += (await session.execute(statement.where(Resident.id.in_(chunk)))).all()
+    return {row.id: encode(row.id, row.kind, row) for row in rows}
+
+
+async def eligible_page(
+    session: AsyncSession, after: int, limit: int
+) -> dict[int, InterestProfile]:
+    """Raw vectors of up to ``limit`` taking part with an id above ``after``: a whole
+    population read in steps that each hold the event loop only briefly."""
+    statement = _eligible().where(Resident.id > after).order_by(Resident.id).limit(limit)
+    rows = (await session.execute(statement)).all()
+    return {row.id: encode(row.id, row.kind, row) for row in rows}
+
+
+def _eligible() -> Select[*tuple[Any, ...]]:
+    return (
         select(
             Resident.id,
             Resident.kind,
@@ -85,13 +106,6 @@ async def eligible(
             Profile.paused.is_(False),
         )
     )
-    if only is None:
-        rows = (await session.execute(statement)).all()
-    else:
-        rows = []
-        for chunk in chunks(list(only)):
-            rows += (await session.execute(statement.where(Resident.id.in_(chunk)))).all()
-    return {row.id: encode(row.id, row.kind, row) for row in rows}
 
 
 async def serialise(session: AsyncSession) -> None:
