@@ -116,6 +116,11 @@ def coarsening_cost(
     figures["coarsening_with_twin_published"] = pub_with
 
 
+def _list_length(settings: MatchSettings) -> int:
+    """The candidate lists' length both ways, as ``matching.batch.match_pair`` uses."""
+    return max(settings.top_k, tuning.TWIN_CHOICES, 1)
+
+
 class Match:
     """One whole match, kept in its parts for the checks after it."""
 
@@ -131,9 +136,8 @@ class Match:
             with measured(figures, "engine_lists"):
                 weights = rarity_weights([*rows, *columns], codes, parent)
                 vectors = PairVectors.build(rows, columns, weights, settings.kind_gates)
-                row_lists, column_lists = candidate_pass(
-                    vectors, max(settings.top_k, tuning.TWIN_CHOICES), settings.top_k
-                )
+                length = _list_length(settings)
+                row_lists, column_lists = candidate_pass(vectors, length, length)
             with measured(figures, "twins"):
                 twins = assign_twins(vectors, row_lists)
                 twin_lists = twin_map(rows, columns, twins)
@@ -174,8 +178,8 @@ def exactness(match: Match, settings: MatchSettings, sample: int, seed: int) -> 
     rng = np.random.default_rng(seed)
     checked = mismatches = 0
     sides = (
-        (match.rows, match.columns, match.row_lists, max(settings.top_k, tuning.TWIN_CHOICES)),
-        (match.columns, match.rows, match.column_lists, settings.top_k),
+        (match.rows, match.columns, match.row_lists, _list_length(settings)),
+        (match.columns, match.rows, match.column_lists, _list_length(settings)),
     )
     for owners, others, lists, length in sides:
         index = SideIndex.build(others, match.weights)
@@ -297,8 +301,8 @@ def _baselines_side_by_side(
                 columns,
                 match.weights,
                 settings.kind_gates,
-                max(settings.top_k, tuning.TWIN_CHOICES),
-                settings.top_k,
+                _list_length(settings),
+                _list_length(settings),
             )
         runs.append(run)
     figures.update(_baselines.figures_of("baseline_gated", runs))
@@ -311,7 +315,7 @@ def _baselines_side_by_side(
     )
     say(
         f"gated faiss baseline (exact inner product per language class, same vectors, "
-        f"language term, lengths {max(settings.top_k, tuning.TWIN_CHOICES)}/{settings.top_k}, "
+        f"language term, lists of {_list_length(settings)} both ways, "
         f"vectors built inside the timer), median of {args.repeats}: "
         f"{figures['baseline_gated_s']} s {figures['baseline_gated_runs_s']} against the "
         f"engine's lists {figures['engine_lists_s']} s {figures['engine_lists_runs_s']} → "

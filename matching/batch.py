@@ -13,8 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from matching import tuning
-from matching._arrays import Int64Array
-from matching._rows import RowScores
 from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.exposure import exposure_cap, spread
 from matching.profile import InterestProfile
@@ -22,7 +20,7 @@ from matching.results import PairResult, RankedLists
 from matching.score import ParentOf, rarity_weights
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
-from matching.twin import Choices, MoreChoices, Twins, capacity_for, stable_twins
+from matching.twin import Choices, Twins, capacity_for, stable_twins
 
 __all__ = [
     "assign_twins",
@@ -66,60 +64,43 @@ def unconstrained(lists: CandidateLists, top_k: int) -> Choices:
     )
 
 
-class _ColumnScores:
-    """The columns' rows of scores, built only if a column's first choices run out."""
-
-    def __init__(self, vectors: PairVectors) -> None:
-        self._vectors = vectors
-        self._scores: RowScores | None = None
-
-    def __call__(
-        self,
-        proposers: Int64Array,
-        last_units: Int64Array,
-        last_hospital: Int64Array,
-        bars: Int64Array,
-        count: int,
-    ) -> Choices:
-        if self._scores is None:
-            self._scores = self._vectors.swapped().row_scores()
-        return self._scores.next_choices(proposers, last_units, last_hospital, bars, count)
-
-
 def suggestion_lists(
     vectors: PairVectors,
     row_lists: CandidateLists,
     column_lists: CandidateLists,
     settings: MatchSettings,
 ) -> tuple[Choices, Choices]:
-    """Rows' and columns' suggestions: the best ``top_k`` within the exposure caps."""
+    """Rows' and columns' suggestions: the best ``top_k`` within the exposure caps.
+
+    A resident of the larger side whose candidate list is used up asks for more
+    (scored for the columns that would still take it). A resident of the smaller side
+    chooses within its candidate list (``tuning.TWIN_CHOICES`` long): scoring more for
+    it would mean the rows' side of every class, seconds for a few hundred residents,
+    so the few whose whole list sits at the cap end with fewer than ``top_k``.
+    """
     top_k = settings.top_k
     if settings.exposure_factor <= 0:
         return unconstrained(row_lists, top_k), unconstrained(column_lists, top_k)
     factor = settings.exposure_factor
-    sides = (
-        (row_lists, vectors.rows, vectors.columns, vectors.gated_columns()),
-        (column_lists, vectors.columns, vectors.rows, vectors.gated_rows()),
+    rows, columns = vectors.rows, vectors.columns
+    held = np.bincount(row_lists.owner, minlength=rows)
+    for_rows = spread(
+        Choices(row_lists.owner, row_lists.other, row_lists.units),
+        rows,
+        columns,
+        top_k,
+        exposure_cap(rows, columns, top_k, factor),
+        complete=held >= vectors.gated_columns(),
+        more=vectors.row_scores().next_choices,
     )
-    more: tuple[MoreChoices, MoreChoices] = (
-        vectors.row_scores().next_choices,
-        _ColumnScores(vectors),
+    for_columns = spread(
+        Choices(column_lists.owner, column_lists.other, column_lists.units),
+        columns,
+        rows,
+        top_k,
+        exposure_cap(columns, rows, top_k, factor),
     )
-    spread_lists = []
-    for (lists, owners, others, gated), asks in zip(sides, more, strict=True):
-        held = np.bincount(lists.owner, minlength=owners)
-        spread_lists.append(
-            spread(
-                Choices(lists.owner, lists.other, lists.units),
-                owners,
-                others,
-                top_k,
-                exposure_cap(owners, others, top_k, factor),
-                complete=held >= gated,
-                more=asks,
-            )
-        )
-    return spread_lists[0], spread_lists[1]
+    return for_rows, for_columns
 
 
 def assign_twins(vectors: PairVectors, row_lists: CandidateLists) -> Twins:
@@ -171,9 +152,8 @@ def match_pair(
     rows, columns = canonical_sides(side_a, side_b)
     weights = rarity_weights([*rows, *columns], codes, parent)
     vectors = PairVectors.build(rows, columns, weights, settings.kind_gates)
-    row_lists, column_lists = candidate_pass(
-        vectors, max(settings.top_k, tuning.TWIN_CHOICES, 1), max(settings.top_k, 1)
-    )
+    length = max(settings.top_k, tuning.TWIN_CHOICES, 1)
+    row_lists, column_lists = candidate_pass(vectors, length, length)
     twins = assign_twins(vectors, row_lists)
     row_suggestions, column_suggestions = suggestion_lists(
         vectors, row_lists, column_lists, settings

@@ -83,9 +83,6 @@ class PairVectors:
     classes: list[LanguageClass]
     rows: int
     columns: int
-    sides: tuple[Sequence[InterestProfile], Sequence[InterestProfile]]
-    weights: RarityWeights
-    kind_gates: KindGates
 
     @classmethod
     def build(
@@ -104,14 +101,7 @@ class PairVectors:
             classes=language_classes(rows, columns, kind_gates),
             rows=len(rows),
             columns=len(columns),
-            sides=(rows, columns),
-            weights=weights,
-            kind_gates=kind_gates,
         )
-
-    def swapped(self) -> PairVectors:
-        """The same pair with the columns as rows: the columns' own rows of scores."""
-        return PairVectors.build(self.sides[1], self.sides[0], self.weights, self.kind_gates)
 
     def row_scores(self) -> RowScores:
         return RowScores(self.left, self.right, self.classes, self.rows)
@@ -121,13 +111,6 @@ class PairVectors:
         counts = np.zeros(self.rows, dtype=np.intp)
         for language_class in self.classes:
             counts[language_class.rows] = language_class.columns.size
-        return counts
-
-    def gated_rows(self) -> IndexArray:
-        """How many rows each column may be matched with at all."""
-        counts = np.zeros(self.columns, dtype=np.intp)
-        for language_class in self.classes:
-            counts[language_class.columns] += language_class.rows.size
         return counts
 
 

@@ -8,7 +8,7 @@ highest with (ties by the lower index), and an owner turned away goes on down it
 asking for more candidates when its first ones are used up (``matching._deferred``,
 with a quota of ``top_k`` per owner). The outcome is unique whatever the order of
 proposals, so both nodes get the same lists; an owner ends with fewer than ``top_k``
-only when every other gated profile is held by ``cap`` owners it suits better.
+only when every other profile it may ask is held by ``cap`` owners it suits better.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ def spread(
     top_k: int,
     cap: int,
     *,
-    complete: BoolArray,
-    more: MoreChoices,
+    complete: BoolArray | None = None,
+    more: MoreChoices | None = None,
 ) -> Choices:
     """Each owner's list (at most ``top_k``), sorted by owner then score and index.
 
     ``first`` are the owners' best candidates in preference order; ``complete[o]`` says
-    they are all of owner ``o``'s gate-passing candidates.
+    they are all of owner ``o``'s gate-passing candidates, and the others ask ``more``
+    when left short. Without ``more``, owners choose within ``first``.
     """
     return deferred_acceptance(
         first, owners, others, top_k, cap, complete=complete, more=more, more_count=4 * top_k

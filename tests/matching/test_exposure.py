@@ -14,6 +14,7 @@ from matching.exposure import exposure_cap, spread
 from matching.profile import InterestProfile
 from matching.score import rarity_weights, score_units
 from matching.settings import MatchSettings
+from matching.tuning import TWIN_CHOICES
 from matching.twin import Choices
 from tests.matching.residents import CODES, parent, population
 from tests.matching.test_twin import FromMatrix, random_market
@@ -102,7 +103,9 @@ def test_caps_hold_both_ways_and_the_lists_are_stable() -> None:
     def units(a: InterestProfile, b: InterestProfile) -> int:
         return score_units(a, b, weights, match.kind_gates)
 
-    for owners, others in ((side_a, side_b), (side_b, side_a)):
+    # The larger side may ask for more than its candidate list; the smaller side
+    # chooses within its list (tuning.TWIN_CHOICES long).
+    for owners, others, reach in ((side_a, side_b, None), (side_b, side_a, TWIN_CHOICES)):
         cap = exposure_cap(len(owners), len(others), match.top_k, 1.0)
         by_id = {o.id: o for o in others}
         held: dict[str, list[tuple[int, int]]] = {o.id: [] for o in others}
@@ -117,7 +120,11 @@ def test_caps_hold_both_ways_and_the_lists_are_stable() -> None:
             ]
             assert mine == sorted(mine, reverse=True)
             listed = {s.other_id for s in result.suggestions[owner.id]}
-            for other in others:
+            ranked = sorted(
+                (o for o in others if units(owner, o) > 0),
+                key=lambda o: (-units(owner, o), index[o.id]),
+            )
+            for other in ranked[:reach]:
                 pair = units(owner, other)
                 if pair <= 0 or other.id in listed:
                     continue
