@@ -22,6 +22,7 @@ Run it on a quiet machine: the load average is printed at the start and the end.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -127,11 +128,19 @@ class Match:
     def __init__(self, rows: list[InterestProfile], columns: list[InterestProfile]) -> None:
         self.rows, self.columns = rows, columns
 
+    def _forget(self) -> None:
+        """Drop the previous run's results, so that each run's peak is its own."""
+        names = ("vectors", "row_lists", "column_lists", "twins", "twin_lists", "suggestions")
+        for name in (*names, "spread"):
+            self.__dict__.pop(name, None)
+
     def run(
         self, codes: Sequence[str], parent: Callable[[str], str | None], settings: MatchSettings
     ) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         rows, columns = self.rows, self.columns
+        self._forget()
+        gc.collect()
         with measured(figures, "match_total"):
             with measured(figures, "engine_lists"):
                 weights = rarity_weights([*rows, *columns], codes, parent)
