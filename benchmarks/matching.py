@@ -373,7 +373,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     figures["generate_s"] = round(time.perf_counter() - start, 3)
     say(f"populations: {args.oldenburg} × {args.cholet} in {figures['generate_s']} s")
 
-    settings = MatchSettings()
+    settings = MatchSettings(exposure_factor=args.exposure_factor)
     rows, columns = canonical_sides(oldenburg, cholet)
     names = (
         ("oldenburg", "cholet")
@@ -406,6 +406,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         figures["blocking_pairs"] = blocking_pairs(match.vectors, match.twins)
     gated = sum(c.rows.size * c.columns.size for c in match.vectors.classes)
     figures["gated_pairs"] = gated
+    figures["gated_flops"] = match.vectors.flops()
     say(
         f"twins: {figures['blocking_pairs']} blocking pairs among all {gated:,} gated pairs "
         f"(checked in {figures['blocking_check_s']} s)"
@@ -466,6 +467,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="residents of the larger city matched raw and as published (0: skip)",
     )
     parser.add_argument("--k", type=int, default=5, help="k-anonymity for the published side")
+    parser.add_argument(
+        "--exposure-factor",
+        type=float,
+        default=MatchSettings().exposure_factor,
+        help="the exposure cap as a multiple of the mean number of lists (0: none)",
+    )
     args = parser.parse_args(argv)
     figures = run(args, lambda line: print(line, flush=True))
     print(json.dumps(figures, sort_keys=True))

@@ -16,7 +16,7 @@ import numpy as np
 
 from matching import _vectors
 from matching._arrays import Float32Array, IndexArray, Int32Array
-from matching._blocks import LanguageClass
+from matching._blocks import LanguageClass, chunking
 from matching._rows import RowScores
 from matching._topk import candidate_lists
 from matching.gates import KindGates
@@ -105,6 +105,18 @@ class PairVectors:
 
     def row_scores(self) -> RowScores:
         return RowScores(self.left, self.right, self.classes, self.rows)
+
+    def flops(self) -> int:
+        """Floating-point operations of the pass's products: each class's rows times
+        its padded columns times the features both sides use, twice."""
+        total = 0
+        for language_class in self.classes:
+            chunks, width = chunking(language_class.columns.size)
+            right = self.right[language_class.columns]
+            right[:, -1] = language_class.language
+            used = self.left.used(language_class.rows) & right.any(axis=0)
+            total += 2 * language_class.rows.size * chunks * width * int(used.sum())
+        return total
 
     def gated_columns(self) -> IndexArray:
         """How many columns each row may be matched with at all."""
