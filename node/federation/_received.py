@@ -11,7 +11,24 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.models import InboxActivity
+from federation.activities import Activity
+from federation.inbox import TrustedKey
+from node.models import InboxActivity, Peer
+
+
+def received(activity: Activity, signer: TrustedKey[Peer], now: datetime) -> dict[str, Any]:
+    """The columns of an arrival's row that do not depend on what became of it."""
+    return {
+        "activity_id": activity.id,
+        "peer_id": signer.peer.id,
+        "activity_type": activity.type,
+        "object_type": activity.object_type,
+        "actor": activity.actor,
+        "key_fingerprint": signer.fingerprint,
+        "payload": activity.document,
+        "received_at": now,
+        "tries": 1,
+    }
 
 
 async def stored_ids(session: AsyncSession, activity_ids: Iterable[str]) -> set[str]:

@@ -27,7 +27,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -157,17 +156,7 @@ class NodeInbox:
         """One activity in a unit of its own: how a batch that failed stores each of its
         activities, so that only a failing one becomes pending."""
         now = utcnow()
-        values: dict[str, Any] = {
-            "activity_id": activity.id,
-            "peer_id": signer.peer.id,
-            "activity_type": activity.type,
-            "object_type": activity.object_type,
-            "actor": activity.actor,
-            "key_fingerprint": signer.fingerprint,
-            "payload": activity.document,
-            "received_at": now,
-            "tries": 1,
-        }
+        values = inbox_repo.received(activity, signer, now)
         db = self._app[appkeys.DATABASE]
         try:
             async with db.write() as session:

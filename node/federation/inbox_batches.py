@@ -361,18 +361,7 @@ def describe(exc: BaseException) -> str:
 def _row(
     arrival: Arrival, now: datetime, error: Exception | None, retry_at: datetime
 ) -> dict[str, Any]:
-    activity, signer = arrival.activity, arrival.signer
-    row: dict[str, Any] = {
-        "activity_id": activity.id,
-        "peer_id": signer.peer.id,
-        "activity_type": activity.type,
-        "object_type": activity.object_type,
-        "actor": activity.actor,
-        "key_fingerprint": signer.fingerprint,
-        "payload": activity.document,
-        "received_at": now,
-        "tries": 1,
-    }
+    row = inbox_repo.received(arrival.activity, arrival.signer, now)
     if error is None:
         return {
             **row,
