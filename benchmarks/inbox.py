@@ -44,6 +44,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._node import free_port  # noqa: E402
 from federation.actors import ActorKey  # noqa: E402
 from federation.keys import (  # noqa: E402
     fingerprint,
@@ -54,12 +55,6 @@ from federation.keys import (  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402
 
 BENCH_TYPE = "BenchNote"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the servers (each runs in its own process) -------------------------------------------

@@ -58,6 +58,7 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._node import free_port  # noqa: E402
 from benchmarks.synthetic import generate_population  # noqa: E402
 
 PEER_PATH = "/actor"
@@ -65,13 +66,6 @@ PASSWORD = "benchmark-password-42"  # noqa: S105 (accounts in a throwaway databa
 PAGES = ("landing", "twin", "contacts", "conversation")
 MUTUAL, RECEIVED, SENT, MESSAGES = 5, 2, 1, 40
 TRIVIAL_BODY = "<!doctype html><title>ok</title><p>ok</p>\n"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- the servers (each in its own process) -------------------------------------------------

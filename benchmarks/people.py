@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._node import free_port, node_config  # noqa: E402
 from benchmarks.synthetic import generate_population  # noqa: E402
 from node.matches.compute import peer_ids as compute_peer_ids  # noqa: E402
 
@@ -55,32 +55,6 @@ QUERIES = (
     "page=99999",
 )
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def node_config(directory: Path, port: int, database_url: str) -> Any:
-    from node.runtime.config import config_from_mapping
-
-    document = {
-        "node": {
-            "slug": "oldenburg",
-            "city": "Oldenburg",
-            "base_url": f"http://127.0.0.1:{port}",
-            "default_language": "de",
-            "minimum_age": 16,
-            "database_url": database_url,
-        },
-        "listen": {"host": "127.0.0.1", "port": port},
-        "branding": {"portal_name": "MeinZwilling"},
-        "matching": {"k_anonymity": 1},
-    }
-    return config_from_mapping(document, data_dir=directory / "node", environ={})
 
 
 async def populate(app: web.Application, partner: int, seed: int) -> float:
