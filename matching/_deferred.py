@@ -89,9 +89,26 @@ def _distinct(ordered: Int64Array) -> Int64Array:
     return ordered[fresh]
 
 
+def _in_preference_order(choices: Choices) -> bool:
+    """Whether the pairs are distinct and in preference order already (candidate lists
+    are): then they need neither a sort nor a copy."""
+    proposer, hospital, units = choices
+    if proposer.size < 2:
+        return True
+    same_proposer = proposer[1:] == proposer[:-1]
+    same_units = units[1:] == units[:-1]
+    return bool(
+        np.all(proposer[1:] >= proposer[:-1])
+        and not np.any(same_proposer & (units[1:] > units[:-1]))
+        and not np.any(same_proposer & same_units & (hospital[1:] <= hospital[:-1]))
+    )
+
+
 def preference_order(choices: Choices) -> Choices:
     """Deduplicated pairs in each proposer's preference order (one packed sort)."""
-    proposer, hospital, units = choices
+    if _in_preference_order(choices):
+        return choices
+    proposer, hospital, units = (np.asarray(part, dtype=np.int64) for part in choices)
     hospital_bits = max(int(hospital.max(initial=0)).bit_length(), 1)
     score_bits = max(int(units.max(initial=0)).bit_length(), 1)
     if int(proposer.max(initial=0)).bit_length() + score_bits + hospital_bits <= 63:
@@ -110,7 +127,7 @@ def preference_order(choices: Choices) -> Choices:
     return Choices(proposer[fresh], hospital[fresh], units[fresh])
 
 
-def _by_hospital_then_key(key: Int64Array, hospital: Int64Array) -> Int64Array:
+def _by_hospital_then_key(key: Int64Array, hospital: SignedArray) -> Int64Array:
     """The order sorting by hospital, then key descending (one unsigned sort if it fits)."""
     if int(hospital.max(initial=0)) < 1 << (64 - _KEY_BITS):
         top = np.uint64((1 << _KEY_BITS) - 1)
@@ -127,7 +144,7 @@ class _Market:
 
     def __init__(self, proposers: int, hospitals: int, quota: int, capacity: int) -> None:
         self.quota = quota
-        self.hospital = np.empty(0, dtype=np.int64)  # per offered pair
+        self.hospital = np.empty(0, dtype=np.int32)  # per offered pair
         self.key = np.empty(0, dtype=np.int64)
         self.cursor = np.zeros(proposers, dtype=np.int64)
         self.stop = np.zeros(proposers, dtype=np.int64)
@@ -136,12 +153,13 @@ class _Market:
         self.count = np.zeros(proposers, dtype=np.int64)
         self.held = np.full((hospitals, capacity), -1, dtype=np.int64)  # hospital keys
         self.bar = np.full(hospitals, -1, dtype=np.int64)  # weakest held key when full
+        self.filled = np.zeros(hospitals, dtype=np.int64)  # held[h, :filled[h]] are keys
 
     def offer(self, choices: Choices, proposers: Int64Array) -> Int64Array:
         """Give ``proposers`` (ascending) these choices to go through; who got any."""
         choices = preference_order(choices)
         base = self.hospital.size
-        self.hospital = np.concatenate((self.hospital, choices.hospital))
+        self.hospital = np.concatenate((self.hospital, choices.hospital), dtype=np.int32)
         self.key = np.concatenate((self.key, hospital_keys(choices.units, choices.proposer)))
         bounds = base + np.searchsorted(choices.proposer, proposers)
         ends = base + np.searchsorted(choices.proposer, proposers, side="right")
@@ -165,18 +183,23 @@ class _Market:
         new_hospital, new_key = new_hospital[above], new_key[above]
         touched = _distinct(np.sort(new_hospital))
         capacity = self.held.shape[1]
-        old = self.held[touched].ravel()
+        # Only the filled slots (each hospital's first ``filled``): a large capacity is
+        # mostly empty, and copying it whole made this step take a gigabyte.
+        filled = self.filled[touched]
+        old_hospital = np.repeat(touched, filled)
+        slot = np.arange(old_hospital.size) - np.repeat(np.cumsum(filled) - filled, filled)
+        old = self.held[old_hospital, slot]
         pool_key = np.concatenate((old, new_key))
-        pool_hospital = np.concatenate((np.repeat(touched, capacity), new_hospital))
+        pool_hospital = np.concatenate((old_hospital, new_hospital), dtype=np.int32)
         fresh = np.concatenate((np.zeros(old.size, dtype=bool), np.ones(new_key.size, dtype=bool)))
-        real = pool_key >= 0
-        pool_key, pool_hospital, fresh = pool_key[real], pool_hospital[real], fresh[real]
         order = _by_hospital_then_key(pool_key, pool_hospital)
         pool_key, pool_hospital, fresh = pool_key[order], pool_hospital[order], fresh[order]
         rank = np.arange(pool_key.size) - np.searchsorted(pool_hospital, pool_hospital)
         kept = rank < capacity
-        self.held[touched] = -1
+        self.held[old_hospital, slot] = -1
         self.held[pool_hospital[kept], rank[kept]] = pool_key[kept]
+        pooled = np.bincount(pool_hospital, minlength=self.filled.size)[touched]
+        self.filled[touched] = np.minimum(pooled, capacity)
         full = rank == capacity - 1
         self.bar[pool_hospital[full]] = pool_key[full]
         proposer = _proposer_of(pool_key)
@@ -220,7 +243,7 @@ def deferred_acceptance(
     if quota <= 0 or capacity <= 0 or hospitals == 0:
         return no_choices()
     market = _Market(proposers, hospitals, quota, capacity)
-    given = Choices(*(np.asarray(part, dtype=np.int64) for part in choices))
+    given = Choices(*(np.asarray(part) for part in choices))
     everyone = np.arange(proposers, dtype=np.int64)
     active = market.offer(given, everyone)
     open_ended = np.zeros(proposers, dtype=bool) if complete is None else ~complete

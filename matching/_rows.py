@@ -97,32 +97,55 @@ class RowScores:
         position[rows] = np.arange(rows.size)
         reach = (hospital_keys(last_units, rows), bars)
         for block_rows, columns, scores in self.blocks(rows.astype(np.intp), reach):
-            units = scores.astype(np.int64)
-            at = position[block_rows]
-            ceiling = last_units[at][:, None]
-            after = (units < ceiling) | (
-                (units == ceiling) & (columns[None, :] > last_column[at][:, None])
-            )
-            wanted = after & (hospital_keys(units, block_rows[:, None]) > bars[columns][None, :])
-            position_bits = max(int(columns.size).bit_length(), 1)
-            # Preference: score, then the lower column; -1 where not wanted.
-            preference = np.where(
-                wanted, (units << position_bits) | (columns.size - 1 - np.arange(columns.size)), -1
-            )
-            if columns.size > count:
-                top = np.argpartition(preference, columns.size - count, axis=1)[:, -count:]
-                preference = np.take_along_axis(preference, top, axis=1)
-            else:
-                top = np.broadcast_to(np.arange(columns.size), preference.shape)
-            row, slot = np.nonzero(preference >= 0)
-            column = top[row, slot]
-            found.append(
-                Choices(
-                    block_rows[row].astype(np.int64),
-                    columns[column].astype(np.int64),
-                    units[row, column],
+            # A slice of rows at a time: the int64 intermediates of a whole block of
+            # rows against tens of thousands of columns would be hundreds of megabytes.
+            for start in range(0, block_rows.size, tuning.CHOICE_ROWS):
+                part = slice(start, start + tuning.CHOICE_ROWS)
+                found.append(
+                    _best_after(
+                        block_rows[part],
+                        columns,
+                        scores[part],
+                        position,
+                        last_units,
+                        last_column,
+                        bars,
+                        count,
+                    )
                 )
-            )
         if not found:
             return no_choices()
         return Choices(*(np.concatenate(part) for part in zip(*found, strict=True)))
+
+
+def _best_after(
+    block_rows: IndexArray,
+    columns: IndexArray,
+    scores: Float32Array,
+    position: Int64Array,
+    last_units: Int64Array,
+    last_column: Int64Array,
+    bars: Int64Array,
+    count: int,
+) -> Choices:
+    """The best ``count`` wanted columns of each of these rows (see ``next_choices``)."""
+    units = scores.astype(np.int64)
+    at = position[block_rows]
+    ceiling = last_units[at][:, None]
+    after = (units < ceiling) | ((units == ceiling) & (columns[None, :] > last_column[at][:, None]))
+    wanted = after & (hospital_keys(units, block_rows[:, None]) > bars[columns][None, :])
+    position_bits = max(int(columns.size).bit_length(), 1)
+    # Preference: score, then the lower column; -1 where not wanted.
+    preference = np.where(
+        wanted, (units << position_bits) | (columns.size - 1 - np.arange(columns.size)), -1
+    )
+    if columns.size > count:
+        top = np.argpartition(preference, columns.size - count, axis=1)[:, -count:]
+        preference = np.take_along_axis(preference, top, axis=1)
+    else:
+        top = np.broadcast_to(np.arange(columns.size), preference.shape)
+    row, slot = np.nonzero(preference >= 0)
+    column = top[row, slot]
+    return Choices(
+        block_rows[row].astype(np.int64), columns[column].astype(np.int64), units[row, column]
+    )

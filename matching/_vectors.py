@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching._arrays import Int64Array
+from matching._touched import touched_levels
 from matching.gates import KindGates, Speaking, kinds_fit, native_codes, usable_codes
 from matching.profile import InterestProfile
 from matching.score import (
@@ -57,47 +58,11 @@ def _isqrt(m: Int64Array) -> Int64Array:
     return root
 
 
-def _ancestor_table(weights: RarityWeights) -> Int64Array:
-    depth = max((len(chain) for chain in weights.ancestors), default=0)
-    table = np.full((len(weights.codes), depth), -1, dtype=np.int64)
-    for dim, chain in enumerate(weights.ancestors):
-        table[dim, : len(chain)] = chain
-    return table
-
-
 def sparse_interests(
     residents: Sequence[InterestProfile], weights: RarityWeights
 ) -> SparseInterests:
     """The vectors of ``score.interest_vector`` for all residents at once."""
-    index = weights.index
-    held = [[index[c] for c in r.interests if c in index] for r in residents]
-    counts = np.fromiter((len(h) for h in held), dtype=np.int64, count=len(held))
-    dims = np.fromiter((d for h in held for d in h), dtype=np.int64, count=int(counts.sum()))
-    owner = np.repeat(np.arange(len(residents), dtype=np.int64), counts)
-    level = np.zeros_like(dims)
-
-    table = _ancestor_table(weights)
-    owners, all_dims, levels = [owner], [dims], [level]
-    for step in range(table.shape[1]):
-        anc = table[dims, step]
-        has = anc >= 0
-        owners.append(owner[has])
-        all_dims.append(anc[has])
-        levels.append(np.full(int(has.sum()), step + 1, dtype=np.int64))
-    owner = np.concatenate(owners)
-    dims = np.concatenate(all_dims)
-    level = np.concatenate(levels)
-
-    # The nearest level wins (a held category beats the same category rolled up).
-    n_dims = max(len(weights.codes), 1)
-    key = owner * n_dims + dims
-    order = np.lexsort((level, key))
-    key, level = key[order], level[order]
-    first = np.ones(key.size, dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    key, level = key[first], level[first]
-    owner, dims = key // n_dims, key % n_dims
-
+    owner, dims, level = touched_levels(residents, weights.index, weights.ancestors)
     w = np.asarray(weights.weights, dtype=np.int64)
     raw = w[dims] >> (ROLLUP_SHIFT * level)
     norm2 = np.bincount(owner, weights=(raw * raw).astype(np.float64), minlength=len(residents))

@@ -24,6 +24,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from matching._touched import touched_levels
 from matching.gates import DEFAULT_KIND_GATES, KindGates, Speaking, kinds_fit
 from matching.profile import CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS, InterestProfile
 
@@ -121,12 +124,10 @@ def rarity_weights(
     ordered = tuple(codes)
     index = {code: i for i, code in enumerate(ordered)}
     ancestors = tuple(_ancestor_chain(code, parent, index) for code in ordered)
-    frequency = [0] * len(ordered)
-    population = 0
-    for profile in profiles:
-        population += 1
-        for dim in touched_dimensions(profile.interests, index, ancestors):
-            frequency[dim] += 1
+    residents = list(profiles)
+    population = len(residents)
+    _, touched, _ = touched_levels(residents, index, ancestors)
+    frequency = np.bincount(touched, minlength=len(ordered)).tolist()
     weights = tuple(
         round(WEIGHT_RESOLUTION * (1.0 + math.log((1 + population) / (1 + df)))) for df in frequency
     )

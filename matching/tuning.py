@@ -32,6 +32,10 @@ NARROW_COLUMNS = 4096
 """Up to this many columns a row's bound comes from partitioning the row itself: with
 few groups the group maxima bound too loosely and nearly every group would be read."""
 
+CHOICE_ROWS = 32
+"""Rows whose further choices are picked at once (their int64 working arrays span all
+the columns they may still ask)."""
+
 SEED_SLICE = 4096
 """Columns seeded per step (a step copies ROW_BLOCK scores of each)."""
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matching._touched import touched_levels
 from matching.batch import match_pair
 from matching.gates import language_gate
 from matching.languages import coarse_languages
@@ -24,6 +26,7 @@ from matching.score import (
     LANGUAGE_UNITS,
     OCCUPATION_UNITS,
     SCORE_UNITS,
+    WEIGHT_RESOLUTION,
     age_units,
     interest_units,
     interest_vector,
@@ -32,6 +35,7 @@ from matching.score import (
     rarity_weights,
     score,
     score_units,
+    touched_dimensions,
 )
 from matching.settings import MatchSettings
 
@@ -237,3 +241,25 @@ def test_cefr_and_coarse_levels_score_the_same(residents: list[InterestProfile])
     )
     wire = match_pair(coarse[:half], coarse[half:], codes=CODES, parent=parent, settings=settings_)
     assert raw == wire
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(profiles, max_size=8))
+def test_a_city_at_once_touches_what_each_resident_touches(
+    residents: list[InterestProfile],
+) -> None:
+    """The rarity weights count a whole side in arrays; each resident must count for
+    exactly the dimensions (and levels) the scalar reference gives it."""
+    weights = rarity_weights(residents, CODES, parent)
+    owner, dims, levels = touched_levels(residents, weights.index, weights.ancestors)
+    for number, someone in enumerate(residents):
+        mine = owner == number
+        expected = touched_dimensions(someone.interests, weights.index, weights.ancestors)
+        assert dict(zip(dims[mine].tolist(), levels[mine].tolist(), strict=True)) == expected
+    for dim, weight in enumerate(weights.weights):
+        holders = sum(
+            dim in touched_dimensions(r.interests, weights.index, weights.ancestors)
+            for r in residents
+        )
+        idf = 1.0 + math.log((1 + len(residents)) / (1 + holders))
+        assert weight == round(WEIGHT_RESOLUTION * idf)
