@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ from node import pseudonyms
 from node.federation import _received as inbox_repo
 from node.federation.handlers import InboxContext, Rejected, registry
 from node.federation.inbox_batches import GroupCommit, describe
+from node.metrics import inbox as inbox_metrics
 from node.metrics import record as metrics
 from node.models import InboxActivity, Peer, utcnow
 from node.peers import registry as peer_repo
@@ -75,9 +77,9 @@ def settings_from(app: web.Application) -> InboxSettings:
 
 
 class NodeInbox:
-    """Implements federation.inbox's PinnedKeys and ActivityStore over this node's
-    database; the store answers the seen and check questions too, per batch
-    (:mod:`node.federation.inbox_batches`)."""
+    """Implements federation.inbox's PinnedKeys over this node's database, and its
+    ActivityStore for each request (:class:`RequestStore`); the store answers the
+    seen and check questions too, per batch (:mod:`node.federation.inbox_batches`)."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
@@ -133,13 +135,16 @@ class NodeInbox:
 
     # -- ActivityStore --------------------------------------------------------------------
 
-    async def store(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
-        """Seen, checked and stored with whatever arrives at the same time; counted here,
-        in the request's own context, when a handler's check refuses it."""
+    async def store(
+        self, activity: Activity, signer: TrustedKey[Peer], request: web.Request
+    ) -> bool:
+        """Seen, checked and stored with whatever arrives at the same time; a refusal by
+        a handler's check is counted here, where its type is known, against ``request``
+        (the one the activity came with)."""
         try:
             return await self.batches.submit(activity, signer)
         except Rejected as exc:
-            metrics.inbox_refused(self._app, activity.type, activity.object_type, exc.status)
+            inbox_metrics.inbox_refused(request, activity.type, activity.object_type, exc.status)
             raise
 
     async def _apply(
@@ -194,6 +199,18 @@ class NodeInbox:
                 return False  # stored meanwhile by a concurrent delivery of the same id
             _outcomes(self._app, activity, "accepted", "failed")
             return True
+
+
+@dataclass(frozen=True)
+class RequestStore:
+    """federation.inbox's ActivityStore as one request sees it: the node's inbox, told
+    which request each activity came with (the metrics count a refusal per request)."""
+
+    inbox: NodeInbox
+    request: web.Request
+
+    async def store(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
+        return await self.inbox.store(activity, signer, self.request)
 
 
 def _outcomes(app: web.Application, activity: Activity, *outcomes: str) -> None:
@@ -291,8 +308,13 @@ def setup(app: web.Application) -> None:
     registry(app)
     app[appkeys.INBOX_SETTINGS] = settings
     app[appkeys.PINNED_KEYS] = inbox
-    handler = inbox_handler(settings, keys=inbox, store=inbox)
-    app.router.add_post("/inbox", metrics.counted_inbox(app, handler), name="inbox")
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        # A handler of its own per request (two closures), so the store knows the request.
+        handler = inbox_handler(settings, keys=inbox, store=RequestStore(inbox, request))
+        return await handler(request)
+
+    app.router.add_post("/inbox", inbox_metrics.counted_inbox(app, endpoint), name="inbox")
 
     async def batches(_app: web.Application) -> AsyncIterator[None]:
         # Stopped after requests had their grace period, before the database closes.

@@ -150,6 +150,9 @@ async def test_inbox_refusals_are_counted_by_reason(tmp_path: Path) -> None:
         figures = await scrape(cholet.url)
         counted = {"activity": "Create", "object": "Note", "outcome": "refused"}
         assert figures.value("zwilling_inbox_activities_total", reason="forbidden", **counted) == 2
+        # Counted once each: by the handler that knew the type, not again as unknown.
+        unknown = {"activity": "unknown", "outcome": "refused"}
+        assert figures.value("zwilling_inbox_activities_total", reason="forbidden", **unknown) == 0
         assert (
             figures.value("zwilling_inbox_activities_total", activity="unknown", reason="signature")
             == 1
