@@ -30,8 +30,6 @@ class Resident(Base):
     notify_acceptances: Mapped[bool] = mapped_column(default=True)
     notify_messages: Mapped[bool] = mapped_column(default=True)
     pseudonym_epoch: Mapped[int] = mapped_column(default=0)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     profile: Mapped[Profile | None] = relationship(

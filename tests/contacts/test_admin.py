@@ -92,7 +92,6 @@ async def test_admin_role_is_granted_and_revoked_on_the_command_line(
                     status="active",
                     notify_messages=True,
                     pseudonym_epoch=0,
-                    failed_logins=0,
                     created_at=utcnow(),
                 )
             )
