@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,14 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._node import free_port  # noqa: E402
+from benchmarks._node import free_port, scratch_postgres, write_config  # noqa: E402
+from benchmarks._processes import (  # noqa: E402
+    cpu_seconds,
+    serve_bare,
+    start,
+    stop,
+    wait_listening,
+)
 from federation.actors import ActorKey  # noqa: E402
 from federation.keys import (  # noqa: E402
     fingerprint,
@@ -79,41 +85,7 @@ def serve_node(config_file: str, data_dir: str, workers: bool = True) -> None:
     web.run_app(app, host="127.0.0.1", port=config.listen.port, print=None, access_log=None)
 
 
-def serve_bare(port: int) -> None:
-    async def inbox(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"status": "accepted"}, status=202)
-
-    app = web.Application()
-    app.router.add_post("/inbox", inbox)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
 # -- setting the node up -------------------------------------------------------------------
-
-
-def write_config(directory: Path, port: int, database_url: str) -> Path:
-    config = directory / "bench.toml"
-    config.write_text(
-        f"""
-[node]
-slug = "oldenburg"
-city = "Oldenburg"
-base_url = "http://127.0.0.1:{port}"
-default_language = "de"
-minimum_age = 16
-database_url = "{database_url}"
-
-[listen]
-host = "127.0.0.1"
-port = {port}
-
-[branding]
-portal_name = "MeinZwilling"
-""",
-        encoding="utf-8",
-    )
-    return config
 
 
 async def prepare(
@@ -320,13 +292,6 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {**ordered[len(ordered) // 2], "all_per_second": [r["per_second"] for r in runs]}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) a process has used so far: per request, a
-    figure that other load on the machine disturbs far less than a rate."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed_runs(
     process: subprocess.Popen[bytes],
     url: str,
@@ -340,34 +305,6 @@ def timed_runs(
     used = cpu_seconds(process.pid) - before
     served = sum(run["requests"] for run in runs)
     return {**median_run(runs), "server_cpu_us_per_request": round(used / served * 1e6, 1)}
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit("server did not start")
-
-
-def start(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, __file__, *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def main() -> None:
@@ -411,24 +348,6 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-async def scratch_postgres(server_url: str, name: str, action: str) -> str:
-    """Create or drop a throw-away database on the server (never touch its own ones)."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            if action == "CREATE":
-                await connection.execute(text(f'CREATE DATABASE "{name}"'))
-            else:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Both servers, each warmed up then timed ``--repeats`` times; prints the table and
     returns every figure."""
@@ -456,7 +375,7 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
     body_bytes = round(statistics.mean(len(body) for _, body in timed))
     clients = args.clients
 
-    bare = start("--serve-bare", str(bare_port))
+    bare = start("benchmarks.inbox", "--serve-bare", str(bare_port))
     try:
         wait_listening(bare_port, bare)
         bare_url = f"http://127.0.0.1:{bare_port}/inbox"
@@ -466,7 +385,7 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
         stop(bare)
 
     workers = "none" if args.without_workers else "workers"
-    node = start("--serve-node", str(config_file), str(directory), workers)
+    node = start("benchmarks.inbox", "--serve-node", str(config_file), str(directory), workers)
     try:
         wait_listening(node_port, node)
         drive(inbox, warmup, args.concurrency, clients)

@@ -38,7 +38,8 @@ from node.models import Peer, Profile, Resident
 from node.runtime import migrate
 from node.runtime.db import Database
 from node.vectors.activities import Publisher
-from node.vectors.publication import publish_changes, republish
+from node.vectors.publication import publish_changes
+from node.vectors.republication import republish
 
 OCCUPATIONS = ("11", "21", "22", "23", "24", "25", "26", "33", "41", "51", "52", "71", "91")
 

@@ -37,8 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._node import free_port  # noqa: E402
-from benchmarks.inbox import scratch_postgres, stop, wait_listening  # noqa: E402
+from benchmarks._node import free_port, scratch_postgres  # noqa: E402
+from benchmarks._processes import stop, wait_listening  # noqa: E402
 
 PAGE_SIZE = 500  # node.vectors._pages.PAGE_SIZE
 

@@ -34,9 +34,9 @@ from node.metrics import record as metrics
 from node.models import Peer
 from node.peers.appkeys import FETCHER
 from node.runtime import appkeys
-from node.vectors import publication as vector_publication
 from node.vectors import remote as remote_vectors
 from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
+from node.vectors.republication import republish
 from node.vectors.sync import SyncError, sync_peer
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class MatchingWorker:
         return max(0.5, min(POLL_SECONDS, until_full, until_retry))
 
     async def _republish(self) -> None:
-        await vector_publication.republish(self.app[appkeys.DATABASE], self.app[PUBLISHER])
+        await republish(self.app[appkeys.DATABASE], self.app[PUBLISHER])
 
     async def _recompute(self, only: set[int] | None) -> None:
         started = time.monotonic()

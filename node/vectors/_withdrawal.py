@@ -139,3 +139,22 @@ async def withdraw_orphans(session: UnitOfWork, publisher: Publisher, now: datet
         row.withdrawn_at = now
     await send_deletes(session, publisher, superseded, now, actor_deleted=False)
     return len(gone) + len(superseded)
+
+
+async def suspended(session: AsyncSession, resident_ids: set[int]) -> set[int]:
+    """Those of ``resident_ids`` who are suspended and still have an actor at a peer."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(resident_ids)):
+        found.update(
+            await session.scalars(
+                select(Resident.id)
+                .join(Pseudonym, Pseudonym.resident_id == Resident.id)
+                .where(
+                    Resident.id.in_(chunk),
+                    Resident.status == "suspended",
+                    Pseudonym.retired_at.is_(None),
+                )
+                .distinct()
+            )
+        )
+    return found

@@ -15,9 +15,10 @@ from matching.occupations import load_occupations
 from matching.taxonomy import load_taxonomy
 from node.models import OutboxActivity, Peer, Profile, PublishedVector, Resident
 from node.runtime.db import Database, UnitOfWork
-from node.vectors import _thorough, publication
+from node.vectors import _thorough
 from node.vectors.activities import Publisher
-from node.vectors.publication import publish_changes, republish
+from node.vectors.publication import publish_changes
+from node.vectors.republication import republish
 from support.templates import migrated_database
 
 INTERESTS = ("sport.cycling", "sport.running", "music_making.choir", "outdoors.hiking")
@@ -127,7 +128,7 @@ async def test_an_edit_during_the_pass_is_not_overwritten(
                 await publish_changes(writing, publisher, changed=[1])
         return snapshot
 
-    monkeypatch.setattr(publication._thorough, "read", read_then_edit)
+    monkeypatch.setattr(_thorough, "read", read_then_edit)
     try:
         await republish(db, publisher)
         assert reads == 2

@@ -16,7 +16,7 @@ from matching.occupations import load_occupations
 from matching.profile import CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS
 from matching.taxonomy import load_taxonomy
 from matching.wire import MAX_INTERESTS
-from node.matches.facets import Filters
+from node.people.facets import Filters
 from node.runtime.i18n import Translator
 from web.forms.base import FormData, text, texts
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from node.contacts import views as contact_views
 from node.matches.appkeys import MATCHING
-from node.matches.browse import PeopleDirectory, people_page
+from node.people.browse import PeopleDirectory, people_page
 from node.runtime import appkeys
 from web.access import require_resident, resident_in
 from web.forms.people import PeopleQuery, options

@@ -7,7 +7,7 @@ prepared side the matching engine already keeps per peer (``MatchingState.peers`
 peer's vectors with the rarity weights of the last computation, see
 :class:`matching.refresh.SideIndex`), which gives every score and, through a negative
 score, every gate failure in a few array operations. Per generation of that side the
-filters get an index of their own (:mod:`node.matches.facets`), built once in a thread;
+filters get an index of their own (:mod:`node.people.facets`), built once in a thread;
 when matching replaces the side (the peer's vectors changed, seconds after the change,
 or the periodic run), the list is served from the previous one until the new index is
 ready.
@@ -38,10 +38,10 @@ from matching.refresh import SideIndex
 from matching.score import SCORE_UNITS, units_to_score
 from matching.taxonomy import load_taxonomy
 from node.matches.compute import prepare_index
-from node.matches.facets import Facets, Filters, IndexArray
 from node.matches.state import MatchingState, PeerIndex
 from node.matches.twin_view import MatchView, State
 from node.models import Peer, Profile, PublishedVector, Resident, utcnow
+from node.people.facets import Facets, Filters, IndexArray
 from node.runtime.db import Database
 from node.vectors.stored import stored_profile
 
