@@ -34,7 +34,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
+    # Not in a transaction: the migrations open their own, after switching SQLite's
+    # foreign keys off (see node/migrations/env.py).
+    async with engine.connect() as connection:
         await connection.run_sync(_upgrade)
 
 

@@ -35,6 +35,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("outbox", "inbox"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        # In place on SQLite, not by copying the table (see node/migrations/env.py).
+        with op.batch_alter_table(table, schema=None, recreate="never") as batch_op:
             batch_op.drop_index(f"ix_{table}_unpurged")
             batch_op.drop_column("purged_at")

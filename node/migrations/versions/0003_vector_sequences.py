@@ -10,6 +10,10 @@ sequence they were applied at, tombstones also whether the whole actor was delet
 
 Pseudonyms withdrawn before this revision were withdrawn with a ``Delete`` of the actor
 (the peer ended their contacts then), so they count as retired.
+
+On SQLite every change is made in place (``ALTER TABLE … ADD/DROP COLUMN``), not by
+copying the table: copying ``remote_profiles`` would drop the matching results that
+cascade from it (see node/migrations/env.py).
 """
 
 from __future__ import annotations
@@ -28,17 +32,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("pseudonyms", schema=None) as batch_op:
+    with op.batch_alter_table("pseudonyms", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("retired_at", node.models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("sequence", sa.BigInteger(), nullable=True))
     op.execute("UPDATE pseudonyms SET retired_at = withdrawn_at WHERE withdrawn_at IS NOT NULL")
-    with op.batch_alter_table("remote_profiles", schema=None) as batch_op:
+    with op.batch_alter_table("remote_profiles", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("sequence", sa.BigInteger(), server_default="0", nullable=False)
         )
-    with op.batch_alter_table("tombstones", schema=None) as batch_op:
+    with op.batch_alter_table("tombstones", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("sequence", sa.BigInteger(), server_default="0", nullable=False)
         )
@@ -48,11 +52,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tombstones", schema=None) as batch_op:
+    with op.batch_alter_table("tombstones", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("actor_deleted")
         batch_op.drop_column("sequence")
-    with op.batch_alter_table("remote_profiles", schema=None) as batch_op:
+    with op.batch_alter_table("remote_profiles", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("sequence")
-    with op.batch_alter_table("pseudonyms", schema=None) as batch_op:
+    with op.batch_alter_table("pseudonyms", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("sequence")
         batch_op.drop_column("retired_at")

@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Accounts registered before the declaration existed keep NULL: the form asked
     # the same question then, but did not record when it was answered.
-    with op.batch_alter_table("residents") as batch:
+    with op.batch_alter_table("residents", recreate="never") as batch:
         batch.add_column(
             sa.Column(
                 "adult_declared_at", node.models.base.UTCDateTime(timezone=True), nullable=True
@@ -32,5 +32,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("residents") as batch:
+    # In place on SQLite, not by copying the table (see node/migrations/env.py).
+    with op.batch_alter_table("residents", recreate="never") as batch:
         batch.drop_column("adult_declared_at")

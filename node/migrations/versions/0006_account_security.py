@@ -85,7 +85,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+    # In place on SQLite, not by copying the table (see node/migrations/env.py).
+    with op.batch_alter_table("login_sessions", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("second_factor_at")
         batch_op.drop_column("device")
     op.drop_index("ix_login_challenges_expires_at", table_name="login_challenges")

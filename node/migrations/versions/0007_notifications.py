@@ -1,5 +1,11 @@
 """notifications: notices on the portal, the hourly mail limit, three mail switches
 
+On SQLite the two switches are added to ``residents`` in place (``ALTER TABLE … ADD
+COLUMN``), not by copying the table, which a default given as an expression would make
+Alembic do: dropping the old copy would, with foreign keys on, delete the rows of every
+table that cascades from ``residents`` (sessions, contacts, profiles…). ``sa.true()`` is
+the constant ``1`` there, which ``ADD COLUMN`` accepts, and ``true`` on PostgreSQL.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 19:00:00.000000
@@ -22,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Existing accounts get every mail, as they got message mails before.
-    with op.batch_alter_table("residents") as batch:
+    with op.batch_alter_table("residents", recreate="never") as batch:
         batch.add_column(
             sa.Column("notify_requests", sa.Boolean(), nullable=False, server_default=sa.true())
         )
@@ -82,6 +88,6 @@ def downgrade() -> None:
     op.drop_index("ix_notices_unmailed", table_name="notices")
     op.drop_index("ix_notices_resident_id", table_name="notices")
     op.drop_table("notices")
-    with op.batch_alter_table("residents") as batch:
+    with op.batch_alter_table("residents", recreate="never") as batch:
         batch.drop_column("notify_acceptances")
         batch.drop_column("notify_requests")
