@@ -22,6 +22,7 @@ import httpx
 from aiohttp import web
 
 from node import VERSION
+from node.accounts import setup as accounts
 from node.contacts import setup as contacts
 from node.federation import setup as federation
 from node.mail import setup as mail
@@ -45,6 +46,7 @@ EXTENSION_GROUP = "zwilling.extensions"
 FEATURES: tuple[Extension, ...] = (
     metrics.setup,
     peers.setup,
+    accounts.setup,
     federation.setup,
     vectors.setup,
     matches.setup,

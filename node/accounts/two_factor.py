@@ -12,6 +12,10 @@ with the growing delay of the login throttle (nothing is ever locked); the count
 lives on the resident's row, because a correct password clears the address counter
 and must not also clear the count of wrong codes.
 
+The secret is sealed at rest (``totp_seal``); the seal is passed in by the caller.
+A secret that does not open (the node secret changed) is treated like a missing one:
+a set-up in progress starts over, an enabled one accepts recovery codes only.
+
 Everything here works inside the caller's unit of work.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import _login_throttle as login_throttle
 from node.accounts import accounts, sessions
+from node.accounts.totp_seal import SecretSeal, UnreadableSecret
 from node.models import LoginSession, RecoveryCode, Resident, TwoFactor
 from node.runtime.config import LimitsSection
 
@@ -40,14 +46,19 @@ _RECOVERY_LENGTH = 12
 _READ_AS = str.maketrans({"o": "0", "i": "1", "l": "1"})
 TOTP_DIGITS = 6
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class CodeCheck:
-    """``ok``, ``wrong`` or ``wait`` (too early after wrong codes: not checked)."""
+    """``ok``, ``wrong`` or ``wait`` (too early after wrong codes: not checked).
+    ``unreadable`` marks a wrong code for an account whose secret no longer opens, so
+    that the resident is told to use a recovery code instead of trying again."""
 
     status: Literal["ok", "wrong", "wait"]
     wait_until: datetime | None = None
     recovery_used: bool = False
+    unreadable: bool = False
 
 
 def new_secret() -> str:
@@ -80,29 +91,34 @@ async def recovery_codes_left(session: AsyncSession, resident_id: int) -> int:
     return len(rows.all())
 
 
-async def pending_secret(session: AsyncSession, resident_id: int) -> str | None:
-    """The secret of a set-up in progress, started here if there is none; None when
-    two-factor sign-in is already enabled. The same secret is shown until a code
-    confirms it, so reloading the page does not invalidate what the app scanned."""
+async def pending_secret(session: AsyncSession, seal: SecretSeal, resident_id: int) -> str | None:
+    """The secret of a set-up in progress, started here if there is none (or if the
+    pending one no longer opens); None when two-factor sign-in is already enabled.
+    The same secret is shown until a code confirms it, so reloading the page does not
+    invalidate what the app scanned."""
     row = await _locked(session, resident_id)
     if row is not None and row.enabled_at is not None:
         return None
-    if row is None:
-        row = TwoFactor(resident_id=resident_id, secret=new_secret(), failures=0)
-        session.add(row)
+    secret = None if row is None else _opened(seal, row)
+    if secret is None:
+        secret = new_secret()
+        if row is None:
+            row = TwoFactor(resident_id=resident_id, failures=0)
+            session.add(row)
+        row.secret = seal.seal(secret, resident_id)
         await session.flush()
-    return row.secret
+    return secret
 
 
 async def enable(
-    session: AsyncSession, resident_id: int, code: str, now: datetime
+    session: AsyncSession, seal: SecretSeal, resident_id: int, code: str, now: datetime
 ) -> list[str] | None:
     """Enable with a code from the app; the new recovery codes, or None for a wrong
     code (or no set-up in progress)."""
     row = await _locked(session, resident_id)
     if row is None or row.enabled_at is not None:
         return None
-    step = _matching_step(row, code, now)
+    step = _matching_step(row, _opened(seal, row), code, now)
     if step is None:
         return None
     row.enabled_at = now
@@ -112,6 +128,7 @@ async def enable(
 
 async def check_code(
     session: AsyncSession,
+    seal: SecretSeal,
     resident_id: int,
     code: str,
     limits: LimitsSection,
@@ -137,7 +154,8 @@ async def check_code(
         return CodeCheck("wrong")
     if row.wait_until is not None and row.wait_until > now:
         return CodeCheck("wait", wait_until=row.wait_until)
-    step = _matching_step(row, code, now)
+    secret = _opened(seal, row)
+    step = _matching_step(row, secret, code, now)
     used_recovery = False
     if step is None and recovery:
         used_recovery = await _use_recovery_code(session, resident_id, code)
@@ -149,7 +167,7 @@ async def check_code(
         wait = login_throttle.address_policy(limits).delay(row.failures)
         row.wait_until = now + wait if wait else None
         await session.flush()
-        return CodeCheck("wrong")
+        return CodeCheck("wrong", unreadable=secret is None)
     if step is not None:
         row.last_step = step
     row.failures = 0
@@ -196,13 +214,22 @@ async def reset(session: AsyncSession, email: str) -> Resident | None:
     return resident
 
 
-def _matching_step(row: TwoFactor, code: str, now: datetime) -> int | None:
+def _opened(seal: SecretSeal, row: TwoFactor) -> str | None:
+    """The row's secret, or None when it does not open under this node's seal."""
+    try:
+        return seal.open(row.secret, row.resident_id)
+    except UnreadableSecret as exc:
+        log.warning("two-factor secret unreadable", extra={"error": str(exc)})
+        return None
+
+
+def _matching_step(row: TwoFactor, secret: str | None, code: str, now: datetime) -> int | None:
     """The time step ``code`` belongs to, if it is one of the three around ``now`` and
     later than the last accepted one."""
     typed = "".join(code.split())
-    if len(typed) != TOTP_DIGITS or not typed.isascii() or not typed.isdigit():
+    if secret is None or len(typed) != TOTP_DIGITS or not typed.isascii() or not typed.isdigit():
         return None
-    totp = pyotp.TOTP(row.secret)
+    totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
     for step in (current - 1, current, current + 1):
         if row.last_step is not None and step <= row.last_step:

@@ -14,8 +14,10 @@ from node.models.base import Base, utcnow
 
 
 class TwoFactor(Base):
-    """A resident's TOTP secret (RFC 6238). Without ``enabled_at`` it is a set-up in
-    progress: the secret was shown, but no code has proved the app holds it yet.
+    """A resident's TOTP secret (RFC 6238), sealed under a key derived from the node
+    secret so that a copy of the database alone cannot make codes. Without
+    ``enabled_at`` it is a set-up in progress: the secret was shown, but no code has
+    proved the app holds it yet.
 
     ``last_step`` is the time step of the last accepted code, so that a code seen
     over someone's shoulder cannot be used a second time. ``failures`` and
@@ -27,7 +29,8 @@ class TwoFactor(Base):
     resident_id: Mapped[int] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
     )
-    secret: Mapped[str] = mapped_column(String(64))
+    # Sealed (node/accounts/totp_seal.py): "v1:" and base64 of nonce and ciphertext.
+    secret: Mapped[str] = mapped_column(String(128))
     enabled_at: Mapped[datetime | None]
     last_step: Mapped[int | None]
     failures: Mapped[int] = mapped_column(default=0)

@@ -166,6 +166,7 @@ def restore(
     ):
         say(
             "warning: the configured node secret differs from the backed-up one: the"
-            " node will publish its residents under new pseudonyms"
+            " node will publish its residents under new pseudonyms, and residents with"
+            " two-factor sign-in will have to set it up again"
         )
     return Restored(manifest, replaced)

@@ -13,6 +13,7 @@ import pyotp
 import zxingcpp
 from sqlalchemy import func, select
 
+from node.accounts.appkeys import TWO_FACTOR_SEAL
 from node.models import LoginChallenge, LoginSession, RecoveryCode, Resident, TwoFactor
 from node.runtime import appkeys
 from support.contacts import add_account
@@ -94,7 +95,9 @@ async def test_set_up_log_in_with_codes_and_switch_off(node: RunningNode) -> Non
             [str(h) for h in (await session.scalars(select(RecoveryCode.code_hash))).all()]
         )
         row = await session.scalar(select(TwoFactor))
-    assert row is not None and row.secret == secret and row.enabled_at is not None
+    assert row is not None and row.enabled_at is not None
+    assert row.secret.startswith("v1:") and secret not in row.secret  # sealed at rest
+    assert node.app[TWO_FACTOR_SEAL].open(row.secret, row.resident_id) == secret
     assert not any(code in stored or code.replace("-", "") in stored for code in codes)
 
     async with Visitor(node) as later:

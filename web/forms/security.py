@@ -54,6 +54,21 @@ class CodeForm(Form):
     def wrong_code(self) -> None:
         self.error("code", self.t.gettext("This code is not right, or it was already used."))
 
+    def refused(self, unreadable: bool) -> None:
+        """A refused code; ``unreadable`` when the account's secret no longer opens (the
+        node secret changed), where trying more codes from the app cannot help."""
+        if not unreadable:
+            self.wrong_code()
+            return
+        self.error(
+            "code",
+            self.t.gettext(
+                "Codes from your app can no longer be checked for this account. Use a"
+                " recovery code, then set up two-factor sign-in again, or ask the city's"
+                " IT team to switch it off."
+            ),
+        )
+
 
 class PasswordAndCodeForm(CodeForm):
     """Enabling and disabling two-factor sign-in: the password and a code from the app."""

@@ -15,6 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from node.accounts import accounts, challenges, devices, security, two_factor
+from node.accounts.appkeys import TWO_FACTOR_SEAL
 from node.models import LoginChallenge, Resident, utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
@@ -66,7 +67,9 @@ async def _setup_page(
     secret = None
     if not enabled:
         async with db.write() as session:
-            secret = await two_factor.pending_secret(session, resident.id)
+            secret = await two_factor.pending_secret(
+                session, request.app[TWO_FACTOR_SEAL], resident.id
+            )
     context: dict[str, Any] = {
         "enabled": secret is None,
         "required": resident.role == "admin",
@@ -123,7 +126,9 @@ async def enable(request: web.Request) -> web.StreamResponse:
         return refused
     now, opened = utcnow(), None
     async with request.app[appkeys.DATABASE].write() as session:
-        codes = await two_factor.enable(session, resident.id, form.code, now)
+        codes = await two_factor.enable(
+            session, request.app[TWO_FACTOR_SEAL], resident.id, form.code, now
+        )
         if codes is not None:
             opened = await security.secure_session(
                 session, resident.id, state.login_session.id, now
@@ -149,7 +154,7 @@ async def disable(request: web.Request) -> web.StreamResponse:
     config = request.app[appkeys.CONFIG]
     async with request.app[appkeys.DATABASE].write() as session:
         checked = await two_factor.check_code(
-            session, resident.id, form.code, config.limits, utcnow()
+            session, request.app[TWO_FACTOR_SEAL], resident.id, form.code, config.limits, utcnow()
         )
         if checked.status == "ok":
             await two_factor.disable(session, resident.id)
@@ -168,7 +173,13 @@ async def regenerate(request: web.Request) -> web.StreamResponse:
     config = request.app[appkeys.CONFIG]
     async with request.app[appkeys.DATABASE].write() as session:
         checked = await two_factor.check_code(
-            session, resident.id, form.code, config.limits, utcnow(), recovery=False
+            session,
+            request.app[TWO_FACTOR_SEAL],
+            resident.id,
+            form.code,
+            config.limits,
+            utcnow(),
+            recovery=False,
         )
         codes = None
         if checked.status == "ok":
@@ -187,7 +198,7 @@ async def _code_refused(
         response = await _setup_page(request, status=TOO_MANY, failed={which: form})
         response.headers["Retry-After"] = str(seconds)
         return response
-    form.wrong_code()
+    form.refused(checked.unreadable)
     return await _setup_page(request, status=400, failed={which: form})
 
 
@@ -243,6 +254,7 @@ async def login_code(request: web.Request) -> web.StreamResponse:
         else:
             checked = await two_factor.check_code(
                 session,
+                request.app[TWO_FACTOR_SEAL],
                 challenge.resident_id,
                 form.code,
                 config.limits,
@@ -267,7 +279,7 @@ async def login_code(request: web.Request) -> web.StreamResponse:
         return response
     if signed_in is None:
         if form.valid:
-            form.wrong_code()
+            form.refused(checked is not None and checked.unreadable)
         return await _code_page(request, form, status=400)
     response = redirect(signed_in)
     response.del_cookie(
