@@ -350,7 +350,7 @@ def _baselines_side_by_side(
 def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     threads = args.threads or os.cpu_count() or 1
     threadpool_limits(limits=threads)
-    tuning.SELECT_IN_BACKGROUND = threads > 1
+    tuning.PASS_THREADS = threads
     if not args.no_baseline:
         import faiss
 

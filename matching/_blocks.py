@@ -1,15 +1,17 @@
 """The multiply-and-reduce half of the candidate pass: score blocks and their group maxima.
 
-This is the part that runs on all cores (BLAS). Each block of rows is multiplied with
-the columns its language class may meet, and reduced right away, while still in cache,
-to maxima over small groups of scores in both directions. The selection
+Each block of rows is multiplied with the columns its language class may meet, and
+reduced right away, while still in cache, to maxima over small groups of scores in both
+directions. Blocks are independent tasks (:func:`block_tasks`), so the pass runs one
+per core, each with a single-threaded product. The selection
 (``matching._topk``) reads those maxima instead of the billions of scores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -67,12 +69,20 @@ def chunking(columns: int) -> tuple[int, int]:
     return chunks, width
 
 
-def score_blocks(
-    left: RowVectors, right: Float32Array, classes: Sequence[LanguageClass]
-) -> Iterator[ScoreBlock]:
-    """Multiply and reduce, block by block, class after class."""
-    column_group, row_group = tuning.COLUMN_GROUP, tuning.ROW_GROUP
-    for language_class in classes:
+@dataclass(frozen=True, slots=True, eq=False)
+class _ClassProduct:
+    """One class's columns, trimmed to the features both sides use, ready to multiply."""
+
+    language_class: LanguageClass
+    padded: Float32Array  # chunks * width × used features
+    features: IndexArray
+    chunks: int
+    width: int
+
+    @classmethod
+    def prepare(
+        cls, left: RowVectors, right: Float32Array, language_class: LanguageClass
+    ) -> _ClassProduct:
         class_columns = language_class.columns
         chunks, width = chunking(class_columns.size)
         padded = np.zeros((chunks * width, right.shape[1]), dtype=np.float32)
@@ -81,26 +91,49 @@ def score_blocks(
         # Only entries non-zero on both sides can contribute: a class of clubs needs no
         # occupation entries, a class of persons no grade bands.
         features = np.flatnonzero(left.used(language_class.rows) & padded.any(axis=0))
-        padded = np.ascontiguousarray(padded[:, features])
+        return cls(
+            language_class, np.ascontiguousarray(padded[:, features]), features, chunks, width
+        )
+
+    def block(self, left: RowVectors, start: int) -> ScoreBlock:
+        """Multiply and reduce the class's rows ``start …`` (one ``tuning.ROW_BLOCK``)."""
+        column_group, row_group = tuning.COLUMN_GROUP, tuning.ROW_GROUP
+        chunks, width = self.chunks, self.width
         per_chunk = width // column_group
         narrow = chunks == 1 and width <= tuning.NARROW_COLUMNS
-        for start in range(0, language_class.rows.size, tuning.ROW_BLOCK):
-            block_rows = language_class.rows[start : start + tuning.ROW_BLOCK]
-            height = -(-block_rows.size // row_group) * row_group
-            full = np.zeros((height, left.width), dtype=np.float32)
-            left.fill(block_rows, full)
-            block = np.ascontiguousarray(full[:, features])
-            scores = np.empty((chunks, height, width), dtype=np.float32)
-            row_maxima = None if narrow else np.empty((height, chunks * per_chunk), np.float32)
-            column_maxima = np.empty((height // row_group, chunks * width), dtype=np.float32)
-            for c in range(chunks):
-                tile = scores[c]
-                np.matmul(block, padded[c * width : (c + 1) * width].T, out=tile)
-                if row_maxima is not None:
-                    tile.reshape(height, column_group, per_chunk).max(
-                        axis=1, out=row_maxima[:, c * per_chunk : (c + 1) * per_chunk]
-                    )
-                tile.reshape(height // row_group, row_group, width).max(
-                    axis=1, out=column_maxima[:, c * width : (c + 1) * width]
+        block_rows = self.language_class.rows[start : start + tuning.ROW_BLOCK]
+        height = -(-block_rows.size // row_group) * row_group
+        full = np.zeros((height, left.width), dtype=np.float32)
+        left.fill(block_rows, full)
+        block = np.ascontiguousarray(full[:, self.features])
+        scores = np.empty((chunks, height, width), dtype=np.float32)
+        row_maxima = None if narrow else np.empty((height, chunks * per_chunk), np.float32)
+        column_maxima = np.empty((height // row_group, chunks * width), dtype=np.float32)
+        for c in range(chunks):
+            tile = scores[c]
+            np.matmul(block, self.padded[c * width : (c + 1) * width].T, out=tile)
+            if row_maxima is not None:
+                tile.reshape(height, column_group, per_chunk).max(
+                    axis=1, out=row_maxima[:, c * per_chunk : (c + 1) * per_chunk]
                 )
-            yield ScoreBlock(block_rows, class_columns, scores, row_maxima, column_maxima)
+            tile.reshape(height // row_group, row_group, width).max(
+                axis=1, out=column_maxima[:, c * width : (c + 1) * width]
+            )
+        return ScoreBlock(
+            block_rows, self.language_class.columns, scores, row_maxima, column_maxima
+        )
+
+
+BlockTask = Callable[[], ScoreBlock]
+"""One block's multiply and reduce, to run on any thread."""
+
+
+def block_tasks(
+    left: RowVectors, right: Float32Array, classes: Sequence[LanguageClass]
+) -> Iterator[BlockTask]:
+    """Every block of every class, in order; a class is prepared when its first block
+    is asked for, so only one class's trimmed columns are held at a time."""
+    for language_class in classes:
+        product = _ClassProduct.prepare(left, right, language_class)
+        for start in range(0, language_class.rows.size, tuning.ROW_BLOCK):
+            yield partial(product.block, left, start)

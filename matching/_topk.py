@@ -21,14 +21,17 @@ integers (see ``score.py``), so bounds, ties and cuts are exact too, and the siz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from matching import tuning
 from matching._arrays import Float32Array, IndexArray
-from matching._blocks import LanguageClass, RowVectors, ScoreBlock, score_blocks
+from matching._blocks import BlockTask, LanguageClass, RowVectors, ScoreBlock, block_tasks
 from matching._column_bounds import ColumnBounds
 from matching._cut import Triples, best_per_owner
 
@@ -129,8 +132,8 @@ def _column_candidates(
     return group[pair] * row_group + member, local[pair], values
 
 
-def _select(block: ScoreBlock, length: int, state: ColumnBounds) -> Triples:
-    """Survivors of one block in both directions; rows are final, columns go to ``state``."""
+def _row_survivors(block: ScoreBlock, length: int) -> Triples:
+    """The rows' final candidates from one block (rows are never in two blocks)."""
     width = block.scores.shape[2]
     if block.row_maxima is None:
         row, column, units = _narrow_row_candidates(block.scores[0], length)
@@ -142,18 +145,44 @@ def _select(block: ScoreBlock, length: int, state: ColumnBounds) -> Triples:
         units.astype(np.int64),
         length,
     )
-    result = Triples(
+    return Triples(
         block.rows[owner].astype(np.int32),
         block.columns[other].astype(np.int32),
         kept_units.astype(np.int32),
     )
 
+
+def _column_survivors(block: ScoreBlock, state: ColumnBounds) -> None:
+    """Hand the block's column-direction survivors to ``state`` (blocks in order)."""
     row, column, units = _column_candidates(
-        block.scores, block.column_maxima, block.columns, state, width
+        block.scores, block.column_maxima, block.columns, state, block.scores.shape[2]
     )
     real = row < block.rows.size
     state.keep(block.rows[row[real]], block.columns[column[real]], units[real])
-    return result
+
+
+def _multiplied(task: BlockTask, length: int) -> tuple[ScoreBlock, Triples]:
+    block = task()
+    return block, _row_survivors(block, length)
+
+
+def _in_order(
+    tasks: Iterator[BlockTask], length: int, threads: int
+) -> Iterator[tuple[ScoreBlock, Triples]]:
+    """Blocks multiplied and row-selected on ``threads`` threads, handed back in order.
+
+    Each thread runs its own single-threaded products: blocks are independent, while
+    a multi-threaded BLAS call per block leaves cores waiting at every block's end.
+    At most ``threads + 1`` blocks are in flight, which bounds the memory.
+    """
+    with ThreadPoolExecutor(max_workers=threads) as pool, threadpool_limits(limits=1):
+        pending: deque[Future[tuple[ScoreBlock, Triples]]] = deque()
+        for task in tasks:
+            pending.append(pool.submit(_multiplied, task, length))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def candidate_lists(
@@ -168,26 +197,24 @@ def candidate_lists(
     ``left`` (rows, width K) and ``right`` (columns × K) are score vectors whose last
     column is the language term; it is filled per class from ``LanguageClass.language``.
 
-    Selection of one block runs on a helper thread while the next block is multiplied,
-    so the second core is not idle during the selection. Blocks are selected strictly
-    in order, one at a time, so the column bounds evolve the same way on every run (the
-    result would be exact and identical even if they did not).
+    Blocks are multiplied and their rows selected on ``tuning.PASS_THREADS`` threads;
+    the columns' selection takes the blocks strictly in order, one at a time, so the
+    column bounds evolve the same way on every run (the result would be exact and
+    identical even if they did not).
     """
     state = ColumnBounds(right.shape[0], column_length)
     row_parts: list[Triples] = []
-    if tuning.SELECT_IN_BACKGROUND:
-        with ThreadPoolExecutor(max_workers=1) as selector:
-            pending: Future[Triples] | None = None
-            for block in score_blocks(left, right, classes):
-                if pending is not None:
-                    row_parts.append(pending.result())
-                pending = selector.submit(_select, block, length, state)
-            if pending is not None:
-                row_parts.append(pending.result())
+    tasks = block_tasks(left, right, classes)
+    threads = tuning.PASS_THREADS or os.cpu_count() or 1
+    if threads > 1:
+        for block, survivors in _in_order(tasks, length, threads):
+            row_parts.append(survivors)
+            _column_survivors(block, state)
     else:
-        row_parts.extend(
-            _select(block, length, state) for block in score_blocks(left, right, classes)
-        )
+        for task in tasks:
+            block = task()
+            row_parts.append(_row_survivors(block, length))
+            _column_survivors(block, state)
     if row_parts:
         owner, other, units = (np.concatenate(part) for part in zip(*row_parts, strict=True))
     else:

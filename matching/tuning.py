@@ -42,5 +42,6 @@ SEED_SLICE = 4096
 GATHER_SLICE = 1 << 15
 """Groups read per step, so the index arrays of a read stay a few megabytes."""
 
-SELECT_IN_BACKGROUND = True
-"""Select block t on a helper thread while block t + 1 is multiplied."""
+PASS_THREADS: int | None = None
+"""Threads multiplying blocks in the candidate pass (None: one per core), each with a
+single-threaded BLAS; 1 runs the pass on the calling thread."""

@@ -124,8 +124,11 @@ def test_engine_equals_reference_with_configured_kind_gates() -> None:
     check_against_reference(side_a, side_b, MatchSettings(PERSON_OR_FAMILY, top_k=4))
 
 
-def test_blocked_path_equals_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny blocks and chunks, so that a small population crosses every code path."""
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocked_path_equals_reference(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny blocks and chunks, so that a small population crosses every code path, on
+    the calling thread and on several."""
+    monkeypatch.setattr(tuning, "PASS_THREADS", threads)
     monkeypatch.setattr(tuning, "ROW_BLOCK", 32)
     monkeypatch.setattr(tuning, "CHUNK_COLUMNS", 64)
     monkeypatch.setattr(tuning, "NARROW_COLUMNS", 0)
