@@ -91,7 +91,17 @@ class Twin(Base):
         return cls.generation == _current_generation(cls.peer_id)
 
 
-Index("ix_suggestions_resident_peer", Suggestion.resident_id, Suggestion.peer_id, Suggestion.rank)
+# A resident's rows are asked for by resident, peer and the shown generation: with the
+# generation in this index it matches more of the question than the one by peer and
+# generation, so SQLite (without statistics) never walks a whole generation to find
+# one resident's rows (migration 0011).
+Index(
+    "ix_suggestions_resident_peer_generation",
+    Suggestion.resident_id,
+    Suggestion.peer_id,
+    Suggestion.generation,
+    Suggestion.rank,
+)
 Index("ix_suggestions_peer_generation", Suggestion.peer_id, Suggestion.generation)
-Index("ix_twins_resident_peer", Twin.resident_id, Twin.peer_id)
+Index("ix_twins_resident_peer_generation", Twin.resident_id, Twin.peer_id, Twin.generation)
 Index("ix_twins_peer_generation", Twin.peer_id, Twin.generation)
