@@ -45,6 +45,28 @@ class MatchView:
     explanation: Explanation
     twin: bool
 
+    @classmethod
+    def of(
+        cls, viewer: InterestProfile, other: InterestProfile, score: float, lang: str, *, twin: bool
+    ) -> MatchView:
+        """``other`` as ``viewer`` sees it, with why they fit, in ``lang``."""
+        return cls(
+            target=other.id,
+            score=score,
+            kind=other.kind,
+            age_band=other.age_band,
+            children_age_bands=other.children_age_bands,
+            explanation=explain(
+                viewer,
+                other,
+                lang,
+                taxonomy=load_taxonomy(),
+                occupations=load_occupations(),
+                languages=load_languages(),
+            ),
+            twin=twin,
+        )
+
     @property
     def percent(self) -> int:
         """The score as a whole percentage (never 0 % for an actual match)."""
@@ -143,26 +165,9 @@ def _views(
     *,
     twin: bool,
 ) -> tuple[MatchView, ...]:
-    taxonomy, occupations, languages = load_taxonomy(), load_occupations(), load_languages()
-    views = []
-    for score, remote in rows:
-        other = stored_profile(remote.vector, remote.actor_url)
-        views.append(
-            MatchView(
-                target=remote.actor_url,
-                score=score,
-                kind=other.kind,
-                age_band=other.age_band,
-                children_age_bands=other.children_age_bands,
-                explanation=explain(
-                    viewer,
-                    other,
-                    lang,
-                    taxonomy=taxonomy,
-                    occupations=occupations,
-                    languages=languages,
-                ),
-                twin=twin,
-            )
+    return tuple(
+        MatchView.of(
+            viewer, stored_profile(remote.vector, remote.actor_url), score, lang, twin=twin
         )
-    return tuple(views)
+        for score, remote in rows
+    )

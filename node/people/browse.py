@@ -29,14 +29,10 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.explain import explain
 from matching.gates import KindGates
-from matching.languages import load_languages
-from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex
 from matching.score import SCORE_UNITS, units_to_score
-from matching.taxonomy import load_taxonomy
 from node.matches.compute import prepare_index
 from node.matches.state import MatchingState, PeerIndex
 from node.matches.twin_view import MatchView, State
@@ -228,23 +224,7 @@ async def people_page(
 def _views(
     others: Sequence[InterestProfile], units: Sequence[int], viewer: InterestProfile, lang: str
 ) -> tuple[MatchView, ...]:
-    taxonomy, occupations, languages = load_taxonomy(), load_occupations(), load_languages()
     return tuple(
-        MatchView(
-            target=other.id,
-            score=units_to_score(value),
-            kind=other.kind,
-            age_band=other.age_band,
-            children_age_bands=other.children_age_bands,
-            explanation=explain(
-                viewer,
-                other,
-                lang,
-                taxonomy=taxonomy,
-                occupations=occupations,
-                languages=languages,
-            ),
-            twin=False,
-        )
+        MatchView.of(viewer, other, units_to_score(value), lang, twin=False)
         for other, value in zip(others, units, strict=True)
     )
