@@ -9,14 +9,15 @@ agree (tests compare them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 
 from matching._arrays import Int64Array
 from matching.profile import InterestProfile
 
-LEVEL_BITS = 4
-"""Room for the level in a packed sort key (taxonomies are a few levels deep)."""
+_UNTOUCHED = 255
+"""Level of a dimension a resident does not touch (taxonomies are a few levels deep)."""
 
 
 def _ancestor_table(ancestors: Sequence[tuple[int, ...]]) -> Int64Array:
@@ -35,28 +36,24 @@ def touched_levels(
     """(resident, dimension, level) of every dimension a resident touches, sorted by
     resident then dimension; level 0 = held directly, else how many levels above a held
     interest (the nearest wins). Codes outside ``index`` are ignored."""
-    held = [[index[c] for c in r.interests if c in index] for r in residents]
-    counts = np.fromiter((len(h) for h in held), dtype=np.int64, count=len(held))
-    dims = np.fromiter((d for h in held for d in h), dtype=np.int64, count=int(counts.sum()))
+    flat = [code for r in residents for code in r.interests]
+    counts = np.fromiter((len(r.interests) for r in residents), np.int64, count=len(residents))
+    dims = np.fromiter(map(index.get, flat, repeat(-1)), np.int64, count=len(flat))
     owner = np.repeat(np.arange(len(residents), dtype=np.int64), counts)
+    known = dims >= 0
+    owner, dims = owner[known], dims[known]
     table = _ancestor_table(ancestors)
-    if table.shape[1] >= 1 << LEVEL_BITS:
+    if table.shape[1] >= _UNTOUCHED:
         raise ValueError("taxonomy too deep")
-    owners, all_dims, levels = [owner], [dims], [np.zeros_like(dims)]
-    for step in range(table.shape[1]):
-        ancestor = table[dims, step]
-        has = ancestor >= 0
-        owners.append(owner[has])
-        all_dims.append(ancestor[has])
-        levels.append(np.full(int(has.sum()), step + 1, dtype=np.int64))
     n_dims = max(len(ancestors), 1)
-    # One packed sort (resident, dimension, level), then the first of each pair wins.
-    key = np.sort(
-        ((np.concatenate(owners) * n_dims + np.concatenate(all_dims)) << LEVEL_BITS)
-        | np.concatenate(levels)
-    )
-    pair = key >> LEVEL_BITS
-    first = np.ones(key.size, dtype=bool)
-    first[1:] = pair[1:] != pair[:-1]
-    pair = pair[first]
-    return pair // n_dims, pair % n_dims, key[first] & ((1 << LEVEL_BITS) - 1)
+    # A byte per resident and dimension (57 MB for two cities of 230,000), written from
+    # the farthest level to the nearest so the nearest wins; a flat scan then yields the
+    # pairs already sorted, with no sort.
+    levels = np.full(len(residents) * n_dims, _UNTOUCHED, dtype=np.uint8)
+    for step in range(table.shape[1], 0, -1):
+        ancestor = table[dims, step - 1]
+        has = ancestor >= 0
+        levels[owner[has] * n_dims + ancestor[has]] = step
+    levels[owner * n_dims + dims] = 0
+    pair = np.flatnonzero(levels != _UNTOUCHED)
+    return pair // n_dims, pair % n_dims, levels[pair].astype(np.int64)
