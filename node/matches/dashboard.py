@@ -5,7 +5,9 @@ are configured and actually connected, whether their data has arrived, whether
 matching has run. The dashboard states each of them plainly instead of showing an
 empty list that looks like "nobody matches you", and every number says what it
 counts: the twin apart from the other suggestions, and only the partner profiles of
-the resident's own kind (the only ones a twin can come from).
+the resident's own kind (the only ones a twin can come from). Every visit asks for
+that count, so it is read from the indexed ``kind`` column, never out of each
+partner profile's JSON (which meant reading all of a city's profiles).
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ async def dashboard_state(session: AsyncSession, resident: Resident) -> Dashboar
         partners=await partner_cities(session),
         partner_profiles=await _count(
             session,
-            select(func.count(RemoteProfile.id)).where(
-                RemoteProfile.vector["kind"].as_string() == resident.kind
-            ),
+            select(func.count())
+            .select_from(RemoteProfile)
+            .where(RemoteProfile.kind == resident.kind),
         ),
         twins=await _count(
             session,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models.base import Base, utcnow
@@ -70,9 +71,20 @@ class PublicationState(Base):
     generation: Mapped[int] = mapped_column(default=0)
 
 
+def _vector_kind(context: DefaultExecutionContext) -> str:
+    """A new row's ``kind``: the one its vector states, so that no insert can disagree."""
+    vector = context.get_current_parameters()["vector"]  # type: ignore[no-untyped-call]
+    return str(vector["kind"])
+
+
 class RemoteProfile(Base):
     """A peer resident's vector as received (validated, unknown codes already dropped).
-    ``sequence`` is the peer's number for this version: only a higher one replaces it."""
+    ``sequence`` is the peer's number for this version: only a higher one replaces it.
+
+    ``kind`` repeats the vector's ``kind`` as a plain column (migration 0012): the
+    dashboard counts a city's partner profiles of one kind on every visit, and reading
+    it out of each row's JSON meant reading every row. Every write of ``vector`` writes
+    it too (node.vectors.remote); an insert that leaves it out takes the vector's."""
 
     __tablename__ = "remote_profiles"
 
@@ -80,6 +92,7 @@ class RemoteProfile(Base):
     peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"), index=True)
     actor_url: Mapped[str] = mapped_column(String(500), unique=True)
     vector: Mapped[dict[str, Any]]
+    kind: Mapped[str] = mapped_column(String(16), default=_vector_kind)
     updated: Mapped[datetime]
     sequence: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     dropped_codes: Mapped[int] = mapped_column(default=0)
@@ -102,4 +115,5 @@ class Tombstone(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+Index("ix_remote_profiles_kind_peer", RemoteProfile.kind, RemoteProfile.peer_id)
 Index("ix_pseudonyms_peer_current", Pseudonym.peer_id, Pseudonym.withdrawn_at, Pseudonym.pseudonym)

@@ -266,10 +266,12 @@ async def store_updates(
                 await session.delete(tombstone)
                 del tombstones[actor]
             if row is None:
+                vector = profile_to_json(update_.profile)
                 inserts[actor] = {
                     "peer_id": update_.peer.id,
                     "actor_url": actor,
-                    "vector": profile_to_json(update_.profile),
+                    "vector": vector,
+                    "kind": vector["kind"],
                     "updated": updated,
                     "sequence": update_.sequence,
                     "dropped_codes": update_.dropped,
@@ -324,6 +326,7 @@ def _write(
                 peer_id=peer.id,
                 actor_url=profile.id,
                 vector=vector,
+                kind=vector["kind"],
                 updated=updated,
                 sequence=sequence,
                 dropped_codes=dropped,
@@ -333,6 +336,7 @@ def _write(
     else:
         row.peer_id = peer.id
         row.vector = vector
+        row.kind = vector["kind"]
         row.updated = updated
         row.sequence = sequence
         row.dropped_codes = dropped
@@ -453,9 +457,11 @@ async def reconcile(
             if tombstone is not None:
                 await session.delete(tombstone)
                 del tombstones[profile.id]
+            vector = profile_to_json(profile)
             values = {
                 "peer_id": peer.id,
-                "vector": profile_to_json(profile),
+                "vector": vector,
+                "kind": vector["kind"],
                 "updated": updated,
                 "sequence": sequence,
                 "dropped_codes": dropped,
@@ -502,7 +508,7 @@ async def reconcile(
     )
 
 
-_COLUMNS = ("peer_id", "vector", "updated", "sequence", "dropped_codes", "received_at")
+_COLUMNS = ("peer_id", "vector", "kind", "updated", "sequence", "dropped_codes", "received_at")
 
 
 async def _write_bulk(
@@ -540,8 +546,8 @@ async def _write_bulk(
         await session.execute(
             text(
                 "CREATE TEMPORARY TABLE incoming_profiles (id integer, peer_id integer, "
-                "vector json, updated timestamptz, sequence bigint, dropped_codes integer, "
-                "received_at timestamptz) ON COMMIT DROP"
+                "vector json, kind varchar(16), updated timestamptz, sequence bigint, "
+                "dropped_codes integer, received_at timestamptz) ON COMMIT DROP"
             )
         )
         await driver.copy_records_to_table(
