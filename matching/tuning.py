@@ -36,6 +36,10 @@ CHOICE_ROWS = 32
 """Rows whose further choices are picked at once (their int64 working arrays span all
 the columns they may still ask)."""
 
+SPARSE_SHARE = 0.25
+"""A block whose non-zero share of entries is below this is multiplied as a sparse
+matrix (a resident touches a few dozen of a few hundred features)."""
+
 SEED_SLICE = 4096
 """Columns seeded per step (a step copies ROW_BLOCK scores of each)."""
 
