@@ -124,11 +124,14 @@ def test_engine_equals_reference_with_configured_kind_gates() -> None:
     check_against_reference(side_a, side_b, MatchSettings(PERSON_OR_FAMILY, top_k=4))
 
 
-@pytest.mark.parametrize("threads", [1, 3])
-def test_blocked_path_equals_reference(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("threads", "sparse_share"), [(1, 0.0), (1, 1.01), (3, 0.5)])
+def test_blocked_path_equals_reference(
+    threads: int, sparse_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tiny blocks and chunks, so that a small population crosses every code path, on
-    the calling thread and on several."""
+    the calling thread and on several, with dense and sparse products."""
     monkeypatch.setattr(tuning, "PASS_THREADS", threads)
+    monkeypatch.setattr(tuning, "SPARSE_SHARE", sparse_share)
     monkeypatch.setattr(tuning, "ROW_BLOCK", 32)
     monkeypatch.setattr(tuning, "CHUNK_COLUMNS", 64)
     monkeypatch.setattr(tuning, "NARROW_COLUMNS", 0)
