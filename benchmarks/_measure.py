@@ -7,6 +7,7 @@ the process held before the step; ``rss_before`` says how much that was.
 
 from __future__ import annotations
 
+import ctypes
 import statistics
 import time
 from collections.abc import Iterator
@@ -32,6 +33,19 @@ def _reset_peak() -> bool:
     except OSError:
         return False
     return True
+
+
+def release_freed_memory() -> None:
+    """Hand memory the allocator keeps after ``free`` back to the system (glibc).
+
+    Between repeated runs in one process: each thread's arena keeps what the previous
+    run freed, which would count in the next run's peak, while the node runs a full
+    computation in a fresh process."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.malloc_trim(0)
 
 
 _open_peaks: list[int] = []

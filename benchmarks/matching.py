@@ -34,7 +34,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from benchmarks import _baselines
-from benchmarks._measure import measured, median_of
+from benchmarks._measure import measured, median_of, release_freed_memory
 from benchmarks.synthetic import default_taxonomy, generate_population
 from matching import tuning
 from matching.anonymise import generalise
@@ -141,6 +141,7 @@ class Match:
         rows, columns = self.rows, self.columns
         self._forget()
         gc.collect()
+        release_freed_memory()
         with measured(figures, "match_total"):
             with measured(figures, "engine_lists"):
                 weights = rarity_weights([*rows, *columns], codes, parent)
