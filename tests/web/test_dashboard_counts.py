@@ -4,13 +4,10 @@ by reading all of a city's profiles (which it did on every visit once)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from matching.profile import InterestProfile, Kind
 from node.matches.dashboard import dashboard_state
@@ -26,6 +23,7 @@ from node.vectors.remote import (
     store_withdrawal,
 )
 from support.nodes import RunningNode
+from support.statements import sqlite_plans, statements
 from support.web import Visitor
 
 EMAIL = "anna@example.org"
@@ -126,22 +124,6 @@ async def test_the_count_follows_arrivals_changes_of_kind_and_withdrawals(
         assert "There are 2 profiles of your kind from the partner cities" in page
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
-    """Every statement sent while the block runs, with its parameters."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        sent.append((statement, parameters))
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_the_start_page_reads_no_partner_profiles_it_does_not_count(
     node: RunningNode,
 ) -> None:
@@ -161,15 +143,7 @@ async def test_the_start_page_reads_no_partner_profiles_it_does_not_count(
             page = await anna.get("/dashboard")
         assert page.status_code == 200 and "There are 3 profiles of your kind" in page.text
 
-    plans = []
-    async with db.read() as session:
-        connection = await session.connection()
-        for statement, parameters in sent:
-            flat = " ".join(statement.split())
-            if "remote_profiles" not in flat:
-                continue
-            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {flat}", parameters)
-            plans.append(f"{flat[:60]}… → " + " / ".join(str(row[-1]) for row in rows))
+    plans = await sqlite_plans(db, sent, "remote_profiles")
     assert plans, "the start page counted no partner profiles"
     assert not any("SCAN remote_profiles" in plan for plan in plans), plans
     assert any("ix_remote_profiles_kind_peer (kind=?)" in plan for plan in plans), plans

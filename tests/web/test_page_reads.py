@@ -8,12 +8,10 @@ write happens when there is something new, and only then."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from node.contacts import messages
 from node.models import Contact, Message, Notice, Peer, Resident, utcnow
@@ -22,6 +20,7 @@ from node.peers import registry
 from node.runtime import appkeys
 from node.runtime.db import Database
 from support.nodes import RunningNode
+from support.statements import statements
 from support.web import Visitor
 
 EMAIL = "leser@oldenburg.example"
@@ -34,25 +33,9 @@ def database(node: RunningNode) -> Database:
     return node.app[appkeys.DATABASE]
 
 
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """Every statement sent while the block runs."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def writes(sent: list[str]) -> list[str]:
+def writes(sent: list[tuple[str, Any]]) -> list[str]:
     """Statements that change data or take a lock."""
-    return [s for s in sent if s.upper().startswith(WRITES) or " FOR UPDATE" in s.upper()]
+    return [s for s, _ in sent if s.upper().startswith(WRITES) or " FOR UPDATE" in s.upper()]
 
 
 async def contacts_of(db: Database, email: str) -> tuple[int, int, int]:

@@ -11,12 +11,8 @@ plans by its statistics, so an empty database says nothing about it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from matching.profile import InterestProfile
 from node.matches._refresh import refresh_residents
@@ -26,6 +22,7 @@ from node.runtime import appkeys
 from node.runtime.db import Database
 from node.vectors.stored import stored_form
 from support.nodes import RunningNode
+from support.statements import sqlite_plans, statements
 from support.web import Visitor
 
 EMAIL = "anna@example.org"
@@ -40,36 +37,6 @@ def node_overrides() -> dict[str, dict[str, object]]:
 def database(node: RunningNode) -> Database:
     assert node.app is not None
     return node.app[appkeys.DATABASE]
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
-    """Every statement sent while the block runs, with its parameters."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        sent.append((statement, parameters))
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-async def plans(db: Database, sent: list[tuple[str, Any]]) -> list[str]:
-    """SQLite's plan of each statement that reads or deletes results, one line each."""
-    found = []
-    async with db.read() as session:
-        connection = await session.connection()
-        for statement, parameters in sent:
-            flat = " ".join(statement.split())
-            if not any(table in flat for table in RESULTS):
-                continue
-            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {flat}", parameters)
-            found.append(f"{flat[:60]}… → " + " / ".join(str(row[-1]) for row in rows))
-    return found
 
 
 async def results(node: RunningNode) -> int:
@@ -148,7 +115,10 @@ async def test_the_twin_page_and_a_refresh_find_the_residents_rows(node: Running
     with statements(db) as refresh:
         await refresh_residents(db, node.app[MATCHING], [resident_id])
 
-    read, refreshed = await plans(db, page), await plans(db, refresh)
+    read, refreshed = (
+        await sqlite_plans(db, page, *RESULTS),
+        await sqlite_plans(db, refresh, *RESULTS),
+    )
     assert len(read) == 2 and all(by_resident(plan) for plan in read), read
     deleted = [plan for plan in refreshed if plan.startswith("DELETE")]
     assert len(deleted) == 1 and by_resident(deleted[0]), refreshed
