@@ -1,12 +1,17 @@
 """What the benchmarks that start a node share: a free loopback port, a node's config
-(in this process, or as a file for a node in a process of its own), and a throw-away
-PostgreSQL database for it."""
+(in this process, or as a file for a node in a process of its own), a throw-away
+PostgreSQL database for it, and partner profiles as the node stores them."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matching.profile import InterestProfile
 
 
 def free_port() -> int:
@@ -79,3 +84,21 @@ async def scratch_postgres(server_url: str, name: str, action: str) -> str:
     finally:
         await admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def remote_profile_rows(
+    peer_id: int, people: Iterable[InterestProfile], now: datetime
+) -> list[dict[str, Any]]:
+    """``remote_profiles`` rows of a partner city's residents, as if received from it."""
+    from node.vectors.stored import stored_form
+
+    return [
+        {
+            "peer_id": peer_id,
+            "actor_url": person.id,
+            "vector": stored_form(person),
+            "updated": now,
+            "sequence": 1,
+        }
+        for person in people
+    ]

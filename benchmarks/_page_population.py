@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from benchmarks._node import remote_profile_rows
 from benchmarks.synthetic import generate_population
 
 PEER_PATH = "/actor"
@@ -70,7 +71,6 @@ async def seed(
     from node.runtime.keys import ensure_keys, load_keys
     from node.vectors.activities import publisher_for
     from node.vectors.publication import publish_changes
-    from node.vectors.stored import stored_form
 
     timings: dict[str, float] = {}
     config = load_config(config_file, data_dir=data_dir)
@@ -143,16 +143,7 @@ async def seed(
         timings["publish_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        remote_rows = [
-            {
-                "peer_id": peer_id,
-                "actor_url": person.id,
-                "vector": stored_form(person),
-                "updated": now,
-                "sequence": 1,
-            }
-            for person in partner
-        ]
+        remote_rows = remote_profile_rows(peer_id, partner, now)
         async with db.write() as session:
             for chunk in _chunks(remote_rows):
                 await session.execute(insert(RemoteProfile), chunk)

@@ -40,7 +40,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._node import free_port, node_config  # noqa: E402
+from benchmarks._node import free_port, node_config, remote_profile_rows  # noqa: E402
 from benchmarks.synthetic import generate_population  # noqa: E402
 
 PEER = "https://cholet.example/actor"
@@ -138,16 +138,7 @@ async def seed(app: web.Application, oldenburg: int, cholet: int, seed_value: in
             await insert_rows(session, Profile, profiles)
             await insert_rows(session, PublishedVector, vectors)
             await insert_rows(session, Pseudonym, names)
-    remote_rows = [
-        {
-            "peer_id": peer_id,
-            "actor_url": person.id,
-            "vector": stored_form(person),
-            "updated": now,
-            "sequence": 1,
-        }
-        for person in remotes
-    ]
+    remote_rows = remote_profile_rows(peer_id, remotes, now)
     async with db.write() as session:
         await insert_rows(session, RemoteProfile, remote_rows)
         if db.engine.dialect.name == "postgresql":

@@ -34,7 +34,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._node import free_port, node_config  # noqa: E402
+from benchmarks._node import free_port, node_config, remote_profile_rows  # noqa: E402
 from benchmarks.synthetic import generate_population  # noqa: E402
 from node.matches.compute import peer_ids as compute_peer_ids  # noqa: E402
 
@@ -65,7 +65,6 @@ async def populate(app: web.Application, partner: int, seed: int) -> float:
     from node.profiles import profiles
     from node.runtime import appkeys
     from node.vectors.appkeys import PUBLISHER
-    from node.vectors.stored import stored_form
 
     db = app[appkeys.DATABASE]
     async with db.write() as session:
@@ -101,16 +100,7 @@ async def populate(app: web.Application, partner: int, seed: int) -> float:
     started = time.perf_counter()
     people = generate_population("cholet", partner, seed)
     now = utcnow()
-    rows = [
-        {
-            "peer_id": peer_id,
-            "actor_url": person.id,
-            "vector": stored_form(person),
-            "updated": now,
-            "sequence": 1,
-        }
-        for person in people
-    ]
+    rows = remote_profile_rows(peer_id, people, now)
     async with db.write() as session:
         for start in range(0, len(rows), 5000):
             await session.execute(insert(RemoteProfile), rows[start : start + 5000])
