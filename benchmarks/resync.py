@@ -5,7 +5,7 @@ A peer serving ``--profiles`` synthetic residents (Cholet's shape) in pages of t
 size the node serves, each page signed with the peer's Ed25519 key as
 ``node.vectors._pages`` signs it, runs in a subprocess on loopback (the pages are
 built and signed before it listens, so the peer answers at the speed of a static
-file). The node's own code then syncs from it (``node.vectors.sync.sync_peer`` with
+file). The node's own code then syncs from it (``node.peer_vectors.sync.sync_peer`` with
 the signed fetch the matching worker uses) into a database (SQLite by default, or
 ``--database-url``) three times:
 
@@ -164,10 +164,10 @@ async def sync_once(database_url: str, peer_id: int) -> dict[str, Any]:
     import httpx
 
     from federation.keys import generate_rsa_key
+    from node.peer_vectors.store import VectorStats
+    from node.peer_vectors.sync import sync_peer
     from node.peers.fetch import fetch_json
     from node.runtime.db import Database
-    from node.vectors.remote import VectorStats
-    from node.vectors.sync import sync_peer
 
     db = Database.open(database_url)
     try:

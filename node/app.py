@@ -28,6 +28,7 @@ from node.federation import setup as federation
 from node.mail import setup as mail
 from node.matches import setup as matches
 from node.metrics import setup as metrics
+from node.peer_vectors import setup as peer_vectors
 from node.peers import setup as peers
 from node.retention import setup as retention
 from node.runtime import appkeys
@@ -49,6 +50,7 @@ FEATURES: tuple[Extension, ...] = (
     accounts.setup,
     federation.setup,
     vectors.setup,
+    peer_vectors.setup,
     matches.setup,
     contacts.setup,
     mail.setup,

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from node import VERSION
 from node.cli._common import CommandError, add_command, config_from, database
 from node.models import Peer
+from node.peer_vectors.store import VectorStats
+from node.peer_vectors.sync import SyncError, sync_peer
 from node.peers.fetch import fetch_json
 from node.peers.refresh import main_key_id
 from node.runtime.config import Config
 from node.runtime.keys import KeyFileError, load_keys
-from node.vectors.remote import VectorStats
-from node.vectors.sync import SyncError, sync_peer
 
 SYNC_HELP = """\
 Fetches the complete set of anonymised interest vectors each peer publishes for

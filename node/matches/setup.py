@@ -13,10 +13,10 @@ from node.matches._refresh import refresh_residents
 from node.matches.appkeys import MATCHING
 from node.matches.state import MatchingState, new_state
 from node.matches.worker import MatchingWorker
+from node.peer_vectors.store import RemoteVectorsChanged
 from node.runtime import appkeys
 from node.runtime.db import Database
 from node.vectors.publication import VectorsChanged
-from node.vectors.remote import RemoteVectorsChanged
 
 
 def setup(app: web.Application) -> None:

@@ -32,12 +32,13 @@ from node.matches.compute import recompute_all
 from node.matches.state import MatchingState
 from node.metrics import record as metrics
 from node.models import Peer
+from node.peer_vectors import store as peer_vectors
+from node.peer_vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.sync import SyncError, sync_peer
 from node.peers.appkeys import FETCHER
 from node.runtime import appkeys
-from node.vectors import remote as remote_vectors
-from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
+from node.vectors.appkeys import PUBLISHER
 from node.vectors.republication import republish
-from node.vectors.sync import SyncError, sync_peer
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class MatchingWorker:
             peers = list((await session.scalars(select(Peer))).all())
             for peer in peers:
                 self.sync_marks[peer.id] = peer.last_sync_at
-                if not await remote_vectors.holds_any(session, peer):
+                if not await peer_vectors.holds_any(session, peer):
                     self.first_contact[peer.id] = (0.0, RETRY_BASE_SECONDS)
         await self._first_contacts()
         await self._recompute(None)

@@ -84,7 +84,8 @@ class RemoteProfile(Base):
     ``kind`` repeats the vector's ``kind`` as a plain column (migration 0012): the
     dashboard counts a city's partner profiles of one kind on every visit, and reading
     it out of each row's JSON meant reading every row. Every write of ``vector`` writes
-    it too (node.vectors.remote); an insert that leaves it out takes the vector's."""
+    it too (node.peer_vectors.store, node.peer_vectors.reconcile); an insert that leaves
+    it out takes the vector's."""
 
     __tablename__ = "remote_profiles"
 

@@ -21,7 +21,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.proofs import create_proof
-from node.vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.appkeys import VECTOR_STATS
 from support.federation import FAST, signed
 from support.nodes import RunningNode, node_pair
 from support.population import acquainted, remote_vectors

@@ -29,11 +29,11 @@ from sqlalchemy import event, select
 from federation.proofs import create_proof
 from node.federation.handlers import InboxContext
 from node.models import InboxActivity, Peer, RemoteProfile, Tombstone
+from node.peer_vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.handlers import ProfileUpdates
+from node.peer_vectors.store import VectorStats
 from node.runtime import appkeys
 from node.runtime.db import UnitOfWork
-from node.vectors.appkeys import VECTOR_STATS
-from node.vectors.handlers import ProfileUpdates
-from node.vectors.remote import VectorStats
 from support.federation import FAST, signed
 from support.nodes import RunningNode, node_pair
 from support.population import acquainted, peer_id

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from node.models import Resident
+from node.peer_vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.sync import sync_peer
 from node.peers.appkeys import FETCHER
 from node.profiles import profiles
 from node.runtime import appkeys
-from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
-from node.vectors.sync import sync_peer
+from node.vectors.appkeys import PUBLISHER
 from support.federation import FAST
 from support.nodes import RunningNode, node_pair
 from support.population import (

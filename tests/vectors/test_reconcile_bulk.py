@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from matching.profile import InterestProfile
 from node.models import Peer, RemoteProfile, Tombstone, utcnow
+from node.peer_vectors.reconcile import reconcile
+from node.peer_vectors.store import VectorStats
 from node.runtime.db import Database
-from node.vectors.remote import VectorStats, reconcile
 from support.templates import migrated_database
 
 ORIGIN = "https://cholet.example"

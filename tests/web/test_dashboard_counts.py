@@ -12,16 +12,16 @@ from sqlalchemy import select
 from matching.profile import InterestProfile, Kind
 from node.matches.dashboard import dashboard_state
 from node.models import Peer, Resident, utcnow
-from node.runtime import appkeys
-from node.runtime.db import Database
-from node.vectors.remote import (
+from node.peer_vectors.reconcile import reconcile
+from node.peer_vectors.store import (
     ProfileUpdate,
     VectorStats,
-    reconcile,
     store_update,
     store_updates,
     store_withdrawal,
 )
+from node.runtime import appkeys
+from node.runtime.db import Database
 from support.nodes import RunningNode
 from support.statements import sqlite_plans, statements
 from support.web import Visitor

@@ -8,7 +8,7 @@ an index on ``(kind, peer_id)`` turns it into a count over the index entries of 
 kind (and over one partner city's, should a page count per city).
 
 A plain column rather than one generated from ``vector``: it is written where the
-vector is (node.vectors.remote, and the model fills it from the vector on every
+vector is (node.peer_vectors.store, and the model fills it from the vector on every
 insert), needs no expression that each backend spells differently, and leaves
 ``zwilling db copy`` and every bulk path writing ordinary columns. The rows present
 are backfilled from their vectors; a vector without a kind (there is none: every

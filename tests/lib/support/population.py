@@ -22,13 +22,14 @@ from node.models import (
     Twin,
     utcnow,
 )
+from node.peer_vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.sync import SyncResult, sync_peer
 from node.peers.appkeys import FETCHER
 from node.peers.fetch import fetch_json
 from node.profiles import profiles
 from node.profiles.profiles import ProfileData
 from node.runtime import appkeys
-from node.vectors.appkeys import PUBLISHER, VECTOR_STATS
-from node.vectors.sync import SyncResult, sync_peer
+from node.vectors.appkeys import PUBLISHER
 from tests.lib.support.federation import trusting, wait_for
 from tests.lib.support.nodes import RunningNode, wake
 

@@ -25,10 +25,12 @@ from federation.proofs import ProofError
 from matching.profile import InterestProfile
 from matching.wire import ProfileFormatError
 from node.models import Peer, utcnow
+from node.peer_vectors import arrival
+from node.peer_vectors.arrival import ForeignProfile
+from node.peer_vectors.reconcile import ReconcileResult, reconcile
+from node.peer_vectors.store import RemoteVectorsChanged, VectorStats
 from node.peers.fetch import PeerFetchError
 from node.runtime.db import Database
-from node.vectors import remote as remote_vectors
-from node.vectors.remote import ForeignProfile, ReconcileResult, RemoteVectorsChanged, VectorStats
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +67,13 @@ async def sync_peer(
         peer = await session.get(Peer, peer_id)
         if peer is None:
             raise SyncError(f"peer {peer_id} is not known")
-        keys = await remote_vectors.proof_keys(session, peer)
+        keys = await arrival.proof_keys(session, peer)
     profiles, invalid, pages = await _pull(fetch, peer, keys)
     async with db.write() as session:
         current = await session.get(Peer, peer_id)
         if current is None:
             raise SyncError(f"peer {peer.actor_url} was removed during the sync")
-        result = await remote_vectors.reconcile(session, current, profiles, started, stats)
+        result = await reconcile(session, current, profiles, started, stats)
         current.last_sync_at = utcnow()
         session.record(RemoteVectorsChanged(peer_id))
     log.info(
@@ -90,7 +92,7 @@ async def sync_peer(
 
 
 async def _get(fetch: Fetch, url: str, peer: Peer, keys: Any, kind: str) -> dict[str, Any]:
-    if not remote_vectors.same_origin(url, peer.origin):
+    if not arrival.same_origin(url, peer.origin):
         raise SyncError(f"{url[:120]} is not on the origin of {peer.actor_url}")
     try:
         document = await fetch(url)
@@ -100,7 +102,7 @@ async def _get(fetch: Fetch, url: str, peer: Peer, keys: Any, kind: str) -> dict
         raise SyncError(f"{url[:120]}: expected an {kind}")
     try:
         # Only read from here on: a copy of a 500-item page would cost more than its proof.
-        return remote_vectors.check_proof(document, peer, keys, copy_result=False)
+        return arrival.check_proof(document, peer, keys, copy_result=False)
     except ProofError as exc:
         raise SyncError(f"{url[:120]}: integrity proof: {exc.reason}") from None
 
@@ -124,8 +126,8 @@ async def _pull(
             raise SyncError(f"{url[:120]}: orderedItems must be a list")
         for item in items:
             try:
-                profile, dropped = remote_vectors.parse_profile(item, peer)
-                profiles.append((profile, remote_vectors.parse_sequence(item), dropped))
+                profile, dropped = arrival.parse_profile(item, peer)
+                profiles.append((profile, arrival.parse_sequence(item), dropped))
             except (ProfileFormatError, ForeignProfile) as exc:
                 invalid += 1
                 log.warning(

@@ -3,11 +3,13 @@ of a ``Tombstone``, which withdraws the profile only (``formerType`` ``InterestP
 paused, suspended, reset; contacts continue) or deletes the pseudonym actor
 (``formerType`` ``Person``: the account is gone, and so are its contacts here).
 
-``check`` refuses before anything is stored: a malformed vector (400), a vector for a
-resident of another origin (403), an activity whose integrity proof does not verify
-with the peer's pinned Ed25519 key (403). ``apply`` stores by the rules of
-:mod:`node.vectors.remote` and asks for a (debounced) recompute; the updates of a batch
-of arrivals are stored together (``apply_all``), in a constant number of statements.
+``check`` refuses before anything is stored, by the checks of
+:mod:`node.peer_vectors.arrival`: a malformed vector (400), a vector for a resident of
+another origin (403), an activity whose integrity proof does not verify with the
+peer's pinned Ed25519 key (403). ``apply`` stores by the rules of
+:mod:`node.peer_vectors.store` and asks for a (debounced) recompute; the updates of a
+batch of arrivals are stored together (``apply_all``), in a constant number of
+statements.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from federation.proofs import ProofError
 from matching.wire import ProfileFormatError
 from node.contacts import remote_consent
 from node.federation.handlers import ActivityHandler, InboxContext, Rejected, register_handler
-from node.vectors import remote as remote_vectors
+from node.peer_vectors import arrival, store
+from node.peer_vectors.appkeys import VECTOR_STATS
+from node.peer_vectors.arrival import ForeignProfile
+from node.peer_vectors.store import ProfileUpdate, RemoteVectorsChanged, VectorStats
 from node.vectors.activities import ACTOR_DELETED, PROFILE_DELETED
-from node.vectors.appkeys import VECTOR_STATS
-from node.vectors.remote import ForeignProfile, ProfileUpdate, RemoteVectorsChanged, VectorStats
 
 
 def vector_stats(app: web.Application) -> VectorStats:
@@ -40,7 +43,7 @@ def _object(ctx: InboxContext) -> dict[str, Any]:
 
 async def _verify(ctx: InboxContext) -> None:
     try:
-        await remote_vectors.verify_peer_proof(ctx.session, ctx.peer, ctx.activity)
+        await arrival.verify_peer_proof(ctx.session, ctx.peer, ctx.activity)
     except ProofError as exc:
         raise Rejected(403, f"integrity proof: {exc.reason}") from None
 
@@ -48,8 +51,8 @@ async def _verify(ctx: InboxContext) -> None:
 class ProfileUpdates(ActivityHandler):
     async def check(self, ctx: InboxContext) -> None:
         try:
-            profile, _dropped = remote_vectors.parse_profile(_object(ctx), ctx.peer)
-            remote_vectors.parse_sequence(_object(ctx))
+            profile, _dropped = arrival.parse_profile(_object(ctx), ctx.peer)
+            arrival.parse_sequence(_object(ctx))
         except ProfileFormatError as exc:
             raise Rejected(400, f"InterestProfile: {exc.reason}") from None
         except ForeignProfile as exc:
@@ -61,7 +64,7 @@ class ProfileUpdates(ActivityHandler):
     async def apply(self, ctx: InboxContext) -> None:
         update = _update(ctx)
         stats = vector_stats(ctx.app)
-        outcome = await remote_vectors.store_update(
+        outcome = await store.store_update(
             ctx.session, ctx.peer, update.profile, update.sequence, update.dropped, stats
         )
         if outcome == "stored":
@@ -71,7 +74,7 @@ class ProfileUpdates(ActivityHandler):
         if not contexts:
             return
         first = contexts[0]
-        outcomes = await remote_vectors.store_updates(
+        outcomes = await store.store_updates(
             first.session, [_update(ctx) for ctx in contexts], vector_stats(first.app)
         )
         for ctx, outcome in zip(contexts, outcomes, strict=True):
@@ -81,8 +84,8 @@ class ProfileUpdates(ActivityHandler):
 
 def _update(ctx: InboxContext) -> ProfileUpdate:
     target = _object(ctx)
-    profile, dropped = remote_vectors.parse_profile(target, ctx.peer)
-    return ProfileUpdate(ctx.peer, profile, remote_vectors.parse_sequence(target), dropped)
+    profile, dropped = arrival.parse_profile(target, ctx.peer)
+    return ProfileUpdate(ctx.peer, profile, arrival.parse_sequence(target), dropped)
 
 
 class Withdrawal:
@@ -92,7 +95,7 @@ class Withdrawal:
     def __init__(self, ctx: InboxContext) -> None:
         target = _object(ctx)
         actor = target.get("id")
-        deleted = remote_vectors.parse_moment(target.get("deleted"))
+        deleted = arrival.parse_moment(target.get("deleted"))
         if not isinstance(actor, str) or deleted is None:
             raise Rejected(400, "Tombstone needs an id and a deleted timestamp with a time zone")
         former = target.get("formerType")
@@ -101,7 +104,7 @@ class Withdrawal:
                 400, f"Tombstone formerType must be {PROFILE_DELETED!r} or {ACTOR_DELETED!r}"
             )
         try:
-            self.sequence = remote_vectors.parse_sequence(target)
+            self.sequence = arrival.parse_sequence(target)
         except ProfileFormatError as exc:
             raise Rejected(400, f"Tombstone: {exc.reason}") from None
         self.actor = actor
@@ -114,7 +117,7 @@ class ProfileWithdrawals(ActivityHandler):
         withdrawal = Withdrawal(ctx)
         if withdrawal.actor != ctx.activity.get("actor"):
             raise Rejected(403, "a pseudonym actor can only withdraw itself")
-        if not remote_vectors.same_origin(withdrawal.actor, ctx.peer.origin):
+        if not arrival.same_origin(withdrawal.actor, ctx.peer.origin):
             raise Rejected(
                 403, f"{withdrawal.actor[:120]} is not on the origin of {ctx.peer.actor_url}"
             )
@@ -123,7 +126,7 @@ class ProfileWithdrawals(ActivityHandler):
     async def apply(self, ctx: InboxContext) -> None:
         withdrawal = Withdrawal(ctx)
         stats = vector_stats(ctx.app)
-        if await remote_vectors.store_withdrawal(
+        if await store.store_withdrawal(
             ctx.session,
             ctx.peer,
             withdrawal.actor,
