@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 SQLITE_BATCH = 20_000
 """Rows per SQLite transaction: some tens of milliseconds of the write lock each."""
 DELETE_BATCH = 20_000
+"""Ids per deleting transaction on SQLite, whose write lock stops every other writer."""
+POSTGRESQL_DELETE_BATCH = 250_000
+"""The same on PostgreSQL, where a delete locks only its rows and readers do not wait:
+fewer, larger batches, because each batch also waits its turn on a busy event loop."""
 COPY_CHUNK = 100_000
 WRITE_ATTEMPTS = 3
 """PostgreSQL: a write that did not get its locks in time (or was chosen to end a
@@ -88,6 +92,8 @@ async def drop_hidden(db: Database, peer_id: int) -> int:
         )
     shown = current or 0
     dropped = 0
+    postgresql = db.engine.dialect.name == "postgresql"
+    batch = POSTGRESQL_DELETE_BATCH if postgresql else DELETE_BATCH
     for model in (Suggestion, Twin):
         hidden = (model.peer_id == peer_id) & (model.generation != shown)
         async with db.read() as session:
@@ -96,10 +102,10 @@ async def drop_hidden(db: Database, peer_id: int) -> int:
             ).one()
         if low is None:
             continue
-        for start in range(low, high + 1, DELETE_BATCH):
+        for start in range(low, high + 1, batch):
             async with db.write() as session:
                 result: Any = await session.execute(
-                    delete(model).where(model.id >= start, model.id < start + DELETE_BATCH, hidden),
+                    delete(model).where(model.id >= start, model.id < start + batch, hidden),
                     execution_options={"synchronize_session": False},
                 )
             dropped += int(result.rowcount or 0)
