@@ -20,7 +20,6 @@ from node.peer_vectors.store import (
     store_updates,
     store_withdrawal,
 )
-from node.runtime import appkeys
 from node.runtime.db import Database
 from support.nodes import RunningNode
 from support.statements import sqlite_plans, statements
@@ -33,11 +32,6 @@ CHOLET = "http://cholet.example"
 @pytest.fixture
 def node_overrides() -> dict[str, dict[str, object]]:
     return {"matching": {"k_anonymity": 1}}  # a lone resident's profile is shared
-
-
-def database(node: RunningNode) -> Database:
-    assert node.app is not None
-    return node.app[appkeys.DATABASE]
 
 
 def profile(n: int, kind: Kind) -> InterestProfile:
@@ -71,7 +65,7 @@ async def counted(db: Database) -> int:
 async def test_the_count_follows_arrivals_changes_of_kind_and_withdrawals(
     node: RunningNode,
 ) -> None:
-    db, stats = database(node), VectorStats()
+    db, stats = node.database, VectorStats()
     async with Visitor(node, language="en") as anna:
         await anna.with_profile(EMAIL)
         peer = await cholet(db)
@@ -127,7 +121,7 @@ async def test_the_count_follows_arrivals_changes_of_kind_and_withdrawals(
 async def test_the_start_page_reads_no_partner_profiles_it_does_not_count(
     node: RunningNode,
 ) -> None:
-    db = database(node)
+    db = node.database
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's choice of plan; PostgreSQL chooses by its statistics")
     async with Visitor(node, language="en") as anna:

@@ -17,7 +17,6 @@ from node.contacts import messages
 from node.models import Contact, Message, Notice, Peer, Resident, utcnow
 from node.models.notifications import NOTICE_MESSAGE, NOTICE_REQUEST
 from node.peers import registry
-from node.runtime import appkeys
 from node.runtime.db import Database
 from support.nodes import RunningNode
 from support.statements import statements
@@ -26,11 +25,6 @@ from support.web import Visitor
 EMAIL = "leser@oldenburg.example"
 REMOTE = "https://cholet.example/p/"
 WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")
-
-
-def database(node: RunningNode) -> Database:
-    assert node.app is not None
-    return node.app[appkeys.DATABASE]
 
 
 def writes(sent: list[tuple[str, Any]]) -> list[str]:
@@ -98,7 +92,7 @@ async def contacts_of(db: Database, email: str) -> tuple[int, int, int]:
 
 
 async def test_page_views_of_a_logged_in_resident_do_not_write(node: RunningNode) -> None:
-    db = database(node)
+    db = node.database
     async with Visitor(node) as reader:
         await reader.with_profile(EMAIL)
         conversation_id, _request_id, message_id = await contacts_of(db, EMAIL)
@@ -143,7 +137,7 @@ async def test_page_views_of_a_logged_in_resident_do_not_write(node: RunningNode
 
 
 async def test_a_message_arriving_after_the_page_read_stays_new(node: RunningNode) -> None:
-    db = database(node)
+    db = node.database
     async with Visitor(node) as reader:
         await reader.with_profile(EMAIL)
     conversation_id, _request_id, shown_id = await contacts_of(db, EMAIL)

@@ -18,8 +18,6 @@ from matching.profile import InterestProfile
 from node.matches._refresh import refresh_residents
 from node.matches.appkeys import MATCHING
 from node.models import Peer, PeerKey, RemoteProfile, Resident, Suggestion, Twin, utcnow
-from node.runtime import appkeys
-from node.runtime.db import Database
 from node.vectors.stored import stored_form
 from support.nodes import RunningNode
 from support.statements import sqlite_plans, statements
@@ -34,14 +32,9 @@ def node_overrides() -> dict[str, dict[str, object]]:
     return {"matching": {"k_anonymity": 1}}  # a lone resident's profile is shared
 
 
-def database(node: RunningNode) -> Database:
-    assert node.app is not None
-    return node.app[appkeys.DATABASE]
-
-
 async def results(node: RunningNode) -> int:
     """A partner city with profiles, and a twin and suggestions for the resident."""
-    async with database(node).write() as session:
+    async with node.database.write() as session:
         resident = await session.scalar(select(Resident).where(Resident.email == EMAIL))
         assert resident is not None
         cholet = Peer(actor_url="http://cholet.example/actor", origin="http://cholet.example")
@@ -102,7 +95,7 @@ def by_resident(plan: str) -> bool:
 
 
 async def test_the_twin_page_and_a_refresh_find_the_residents_rows(node: RunningNode) -> None:
-    db = database(node)
+    db = node.database
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's choice of index; PostgreSQL chooses by its statistics")
     async with Visitor(node, language="de") as anna:

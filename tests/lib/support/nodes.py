@@ -16,7 +16,9 @@ from aiohttp import web
 from federation.keys import fingerprint
 from node.app import Extension, create_app
 from node.federation.appkeys import DELIVERY_WAKE
+from node.runtime import appkeys
 from node.runtime.config import Config, config_from_mapping
+from node.runtime.db import Database
 from node.runtime.keys import NodeKeys
 from tests.lib.support.databases import scratch_database
 from tests.lib.support.templates import install_keys, migrated_database
@@ -75,6 +77,12 @@ class RunningNode:
     @property
     def url(self) -> str:
         return self.config.node.base_url
+
+    @property
+    def database(self) -> Database:
+        """The running node's database."""
+        assert self.app is not None, "the node is not started"
+        return self.app[appkeys.DATABASE]
 
     async def start(
         self, extensions: list[Extension] | None = None, *, run_workers: bool = True
