@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -28,16 +29,27 @@ def head_revision() -> str | None:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database to ``revision`` over an existing engine."""
+    await _run(engine, command.upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database back to ``revision`` (for testing a migration both ways)."""
+    await _run(engine, command.downgrade, revision)
+
+
+async def _run(
+    engine: AsyncEngine, step: Callable[[AlembicConfig, str], None], revision: str
+) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
 
-    def _upgrade(connection: Connection) -> None:
+    def _step(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
 
     # Not in a transaction: the migrations open their own, after switching SQLite's
     # foreign keys off (see node/migrations/env.py).
     async with engine.connect() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_step)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

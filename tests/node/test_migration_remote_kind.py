@@ -7,13 +7,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from alembic import command
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node.runtime import migrate
 from node.runtime.db import create_engine
+from support.databases import triggers
 
 BEFORE = "0011"
 KINDS_BY_URL = {
@@ -69,23 +68,7 @@ def _shape(connection: Connection) -> tuple[dict[str, bool], set[str], set[str]]
     inspector = inspect(connection)
     columns = {c["name"]: c["nullable"] for c in inspector.get_columns("remote_profiles")}
     indexes = {index["name"] or "" for index in inspector.get_indexes("remote_profiles")}
-    if connection.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    else:
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-    triggers = {row[0] for row in connection.exec_driver_sql(query)}
-    return columns, indexes, triggers
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def _run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
+    return columns, indexes, triggers(connection)
 
 
 async def test_held_profiles_get_their_vectors_kind_and_keep_it_both_ways(
@@ -105,7 +88,7 @@ async def test_held_profiles_get_their_vectors_kind_and_keep_it_both_ways(
         assert "ix_remote_profiles_kind_peer" in indexes
         assert "remote_profiles_drop_matches" in triggers
 
-        await _downgrade(engine, BEFORE)
+        await migrate.downgrade(engine, BEFORE)
         async with engine.connect() as connection:
             columns, indexes, triggers = await connection.run_sync(_shape)
             held = (await connection.execute(text("SELECT count(*) FROM remote_profiles"))).one()

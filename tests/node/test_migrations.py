@@ -27,11 +27,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from node.models import Base
 from node.runtime import migrate
 from node.runtime.db import create_engine
+from support.databases import triggers
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -122,25 +122,6 @@ def _contents(connection: Connection) -> dict[str, list[tuple[object, ...]]]:
     return contents
 
 
-def _triggers(connection: Connection) -> set[str]:
-    if connection.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    else:
-        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
-    return {row[0] for row in connection.exec_driver_sql(query)}
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def _run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-
-
 @pytest.mark.parametrize("start", ["0001", _BEFORE_NOTIFICATIONS])
 async def test_upgrading_a_populated_database_keeps_every_row_and_trigger(
     database_url: str, start: str
@@ -157,18 +138,18 @@ async def test_upgrading_a_populated_database_keeps_every_row_and_trigger(
         await migrate.upgrade(engine)
         async with engine.connect() as connection:
             after = await connection.run_sync(_contents)
-            triggers = await connection.run_sync(_triggers)
+            held_triggers = await connection.run_sync(triggers)
         assert {table: after[table] for table in before} == before
-        assert triggers >= _MATCH_TRIGGERS
+        assert held_triggers >= _MATCH_TRIGGERS
 
         # ... and the way back and forth again loses none of them either.
-        await _downgrade(engine, start)
+        await migrate.downgrade(engine, start)
         async with engine.connect() as connection:
             assert await connection.run_sync(_contents) == before
         await migrate.upgrade(engine)
         async with engine.connect() as connection:
             after = await connection.run_sync(_contents)
-            assert await connection.run_sync(_triggers) >= _MATCH_TRIGGERS
+            assert await connection.run_sync(triggers) >= _MATCH_TRIGGERS
         assert {table: after[table] for table in before} == before
     finally:
         await engine.dispose()

@@ -8,9 +8,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from alembic import command
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 
 from node.accounts import two_factor
 from node.accounts.totp_seal import SecretSeal, UnreadableSecret, seal_plain_secrets
@@ -183,17 +181,6 @@ async def test_after_a_node_secret_change_only_recovery_codes_or_a_reset_help(
         assert not await two_factor.is_enabled(session, carla)
 
 
-async def _downgrade(db: Database, revision: str) -> None:
-    config = migrate.alembic_config(db.engine.url.render_as_string(hide_password=False))
-
-    def _run(connection: Connection) -> None:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with db.engine.connect() as connection:  # the migrations begin their own
-        await connection.run_sync(_run)
-
-
 async def test_the_migration_keeps_plain_rows_and_refuses_to_go_back_over_sealed_ones(
     database_url: str,
 ) -> None:
@@ -210,11 +197,11 @@ async def test_the_migration_keeps_plain_rows_and_refuses_to_go_back_over_sealed
             assert await seal_plain_secrets(session, SEAL) == 1
         assert SEAL.open(await _stored(db, anna), anna) == widest
         with pytest.raises(RuntimeError, match="reset-two-factor"):
-            await _downgrade(db, "0009")
+            await migrate.downgrade(db.engine, "0009")
         assert await migrate.current_revision(db.engine) == migrate.head_revision()
         async with db.write() as session:
             await two_factor.disable(session, anna)
-        await _downgrade(db, "0009")
+        await migrate.downgrade(db.engine, "0009")
         assert await migrate.current_revision(db.engine) == "0009"
         await migrate.upgrade(db.engine)
     finally:

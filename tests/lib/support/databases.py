@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -44,3 +44,12 @@ async def scratch_database(directory: Path, name: str = "node") -> AsyncIterator
             yield url
     else:
         yield f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
+
+
+def triggers(connection: Connection) -> set[str]:
+    """Names of the triggers the database holds (SQLite or PostgreSQL)."""
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    return {row[0] for row in connection.exec_driver_sql(query)}
