@@ -86,6 +86,20 @@ async def scratch_postgres(server_url: str, name: str, action: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+def profile_row(resident_id: int, person: InterestProfile) -> dict[str, Any]:
+    """A completed ``profiles`` row holding what ``person``'s profile says."""
+    return {
+        "resident_id": resident_id,
+        "interests": list(person.interests),
+        "occupation": person.occupation,
+        "languages": dict(person.languages),
+        "learning": list(person.learning),
+        "age_band": person.age_band,
+        "children_age_bands": list(person.children_age_bands),
+        "completed": True,
+    }
+
+
 def remote_profile_rows(
     peer_id: int, people: Iterable[InterestProfile], now: datetime
 ) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from benchmarks._node import remote_profile_rows
+from benchmarks._node import profile_row, remote_profile_rows
 from benchmarks.synthetic import generate_population
 
 PEER_PATH = "/actor"
@@ -100,20 +100,7 @@ async def seed(
             }
             for i, person in enumerate(people)
         ]
-        profiles = [
-            {
-                "resident_id": i + 1,
-                "interests": list(person.interests),
-                "occupation": person.occupation,
-                "languages": dict(person.languages),
-                "learning": list(person.learning),
-                "age_band": person.age_band,
-                "children_age_bands": list(person.children_age_bands),
-                "about": "",
-                "completed": True,
-            }
-            for i, person in enumerate(people)
-        ]
+        profiles = [profile_row(i + 1, person) for i, person in enumerate(people)]
         async with db.write() as session:
             for chunk in _chunks(residents):
                 await session.execute(insert(Resident), chunk)

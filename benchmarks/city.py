@@ -40,7 +40,12 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._node import free_port, node_config, remote_profile_rows  # noqa: E402
+from benchmarks._node import (  # noqa: E402
+    free_port,
+    node_config,
+    profile_row,
+    remote_profile_rows,
+)
 from benchmarks.synthetic import generate_population  # noqa: E402
 
 PEER = "https://cholet.example/actor"
@@ -104,18 +109,7 @@ async def seed(app: web.Application, oldenburg: int, cholet: int, seed_value: in
                     "adult_declared_at": now,
                 }
             )
-            profiles.append(
-                {
-                    "resident_id": resident_id,
-                    "interests": list(person.interests),
-                    "occupation": person.occupation,
-                    "languages": dict(person.languages),
-                    "learning": list(person.learning),
-                    "age_band": person.age_band,
-                    "children_age_bands": list(person.children_age_bands),
-                    "completed": True,
-                }
-            )
+            profiles.append(profile_row(resident_id, person))
             vector = stored_form(person)
             vectors.append(
                 {
