@@ -196,7 +196,7 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
     for name, value in seeding.items():
         print(f"  {name}: {value}", flush=True)
     from node.runtime.config import load_config
-    from web.sessions import cookie_name
+    from web.visits.sessions import cookie_name
 
     cookie = cookie_name(load_config(config_file, data_dir=directory))
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"

@@ -16,13 +16,13 @@ from node.runtime import appkeys
 from node.runtime.i18n import load_catalogues
 from node.runtime.mail import Mailer
 from web import keys, pages
-from web.csrf import csrf_middleware
 from web.errors import error_middleware
 from web.rendering import create_environment
 from web.routing import remember_page_paths
 from web.security import security_headers_middleware
-from web.sessions import session_middleware
-from web.visitor import sealing_key
+from web.visits.csrf import csrf_middleware
+from web.visits.sessions import session_middleware
+from web.visits.visitor import sealing_key
 
 WEB_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = WEB_DIR / "translations"

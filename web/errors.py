@@ -18,10 +18,10 @@ from node.runtime import appkeys
 from node.runtime.db import is_storage_trouble
 from node.runtime.i18n import N_
 from web import keys
-from web.csrf import CrossSiteRequest, CsrfFailure
 from web.i18n import negotiate
 from web.rendering import render
 from web.routing import Handler, is_page, wants_html
+from web.visits.csrf import CrossSiteRequest, CsrfFailure
 
 log = logging.getLogger(__name__)
 

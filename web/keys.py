@@ -10,7 +10,7 @@ from aiohttp import web
 from node.contacts.notices import Unseen
 from node.models import LoginSession, Resident
 from node.runtime.i18n import Translator
-from web.visitor import Visitor
+from web.visits.visitor import Visitor
 
 
 @dataclass(slots=True)

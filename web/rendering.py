@@ -20,7 +20,7 @@ from node.models import utcnow
 from node.runtime import appkeys
 from web import keys, notices
 from web.i18n import NATIVE_NAMES, local_time, template_gettext
-from web.visitor import new_visitor
+from web.visits.visitor import new_visitor
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

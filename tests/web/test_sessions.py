@@ -15,8 +15,8 @@ from node.retention.purge import purge
 from node.runtime import appkeys
 from support.nodes import RunningNode, prepare_node
 from support.web import PASSWORD, Visitor, csrf_token
-from web.visitor import Visitor as VisitorCookie
-from web.visitor import new_visitor, seal, sealing_key
+from web.visits.visitor import Visitor as VisitorCookie
+from web.visits.visitor import new_visitor, seal, sealing_key
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from node.accounts import sessions as session_service
 from node.models import utcnow
 from node.profiles import profiles
 from node.runtime import appkeys
-from web.access import current_resident
 from web.forms.accounts import (
     LoginForm,
     NewPasswordForm,
@@ -29,6 +28,7 @@ from web.pages import two_factor
 from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import TOO_MANY, client_of, retry_after, too_many
+from web.visits.access import current_resident
 
 
 def kinds(state: PageState, minimum_age: int) -> list[tuple[str, str, str]]:

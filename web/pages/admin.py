@@ -16,11 +16,11 @@ from node.models import Resident
 from node.runtime import appkeys
 from node.vectors.appkeys import PUBLISHER
 from node.vectors.privacy_report import privacy_report
-from web.access import require_resident, resident_in
 from web.pages.contacts import REASON_LABELS
 from web.rendering import redirect, render
 from web.routing import page
 from web.validators import path_id
+from web.visits.access import require_resident, resident_in
 
 if TYPE_CHECKING:
     from node.runtime.db import UnitOfWork

@@ -22,7 +22,6 @@ from node.matches.appkeys import MATCHING
 from node.models import Resident
 from node.runtime import appkeys
 from node.runtime.i18n import N_
-from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.keys import PAGE
 from web.notices import forget as forget_notices
@@ -30,6 +29,7 @@ from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import count_action, too_many
 from web.validators import local_target, path_id
+from web.visits.access import require_resident, resident_in
 
 if TYPE_CHECKING:
     from node.runtime.db import UnitOfWork

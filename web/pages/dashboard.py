@@ -6,9 +6,9 @@ from aiohttp import web
 
 from node.matches.dashboard import dashboard_state
 from node.runtime import appkeys
-from web.access import require_resident, resident_in
 from web.rendering import render
 from web.routing import page
+from web.visits.access import require_resident, resident_in
 
 
 @page

@@ -12,7 +12,7 @@ from web.forms.settings import LanguageForm
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
-from web.visitor import new_visitor
+from web.visits.visitor import new_visitor
 
 
 @page

@@ -17,7 +17,6 @@ from aiohttp import web
 from node.contacts import messages
 from node.contacts.consent import ContactError, is_mutual, standing
 from node.runtime import appkeys
-from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.keys import PAGE
 from web.notices import forget as forget_notices
@@ -26,6 +25,7 @@ from web.rendering import redirect, render
 from web.routing import page
 from web.text import linkify
 from web.throttling import count_action, too_many
+from web.visits.access import require_resident, resident_in
 
 MAX_FORM_LENGTH = messages.MAX_LENGTH * 4
 

@@ -16,11 +16,11 @@ from node.contacts import views as contact_views
 from node.matches.appkeys import MATCHING
 from node.people.browse import PeopleDirectory, people_page
 from node.runtime import appkeys
-from web.access import require_resident, resident_in
 from web.forms.people import PeopleQuery, options
 from web.keys import PAGE
 from web.rendering import render
 from web.routing import page
+from web.visits.access import require_resident, resident_in
 
 PEOPLE = web.AppKey("web_people_directory", PeopleDirectory)
 

@@ -22,7 +22,6 @@ from node.profiles import profiles
 from node.runtime import appkeys
 from node.runtime.i18n import N_, Translator
 from node.vectors.appkeys import PUBLISHER
-from web.access import require_resident, resident_in
 from web.forms.base import text
 from web.forms.profile import (
     STEP_FIELDS,
@@ -36,6 +35,7 @@ from web.forms.profile import (
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
+from web.visits.access import require_resident, resident_in
 
 LEVEL_LABELS = {
     "A1": N_("A1 – beginner"),

@@ -10,12 +10,12 @@ from aiohttp import web
 from node.accounts import devices, security, two_factor
 from node.runtime import appkeys
 from node.runtime.i18n import Translator
-from web.access import require_resident
 from web.forms.security import ChangePasswordForm
 from web.keys import PAGE
 from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import TOO_MANY, client_of, retry_after
+from web.visits.access import require_resident
 
 SECURITY_PATH = "/settings/security"
 NOTICES = ("password", "ended", "others", "enabled", "disabled", "codes")

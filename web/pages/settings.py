@@ -16,13 +16,13 @@ from node.profiles import profiles
 from node.runtime import appkeys
 from node.vectors import publication as vector_publication
 from node.vectors.appkeys import PUBLISHER
-from web.access import require_resident, resident_in
 from web.forms.settings import NOTIFICATION_SWITCHES, DeleteAccountForm, PreferencesForm
 from web.i18n import NATIVE_NAMES
 from web.keys import PAGE
 from web.pages.contacts import blocked_context
 from web.rendering import redirect, render
 from web.routing import page
+from web.visits.access import require_resident, resident_in
 
 if TYPE_CHECKING:
     pass

@@ -8,10 +8,10 @@ from aiohttp import web
 from node.contacts import views as contact_views
 from node.matches.twin_view import twin_overview
 from node.runtime import appkeys
-from web.access import require_resident
 from web.keys import PAGE
 from web.rendering import render
 from web.routing import page
+from web.visits.access import require_resident
 
 
 @page

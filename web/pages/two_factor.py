@@ -21,13 +21,13 @@ from node.profiles import profiles
 from node.runtime import appkeys
 from node.runtime.config import Config
 from node.runtime.db import UnitOfWork
-from web.access import TWO_FACTOR_SETUP, require_resident
 from web.forms.security import CodeForm, PasswordAndCodeForm
 from web.keys import PAGE
 from web.pages.security import SECURITY_PATH, wait_message
 from web.rendering import redirect, render
 from web.routing import page
 from web.throttling import TOO_MANY, client_of, retry_after
+from web.visits.access import TWO_FACTOR_SETUP, require_resident
 
 TWO_FACTOR_PATH = TWO_FACTOR_SETUP
 LOGIN_CODE_PATH = "/login/code"

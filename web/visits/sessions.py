@@ -35,7 +35,7 @@ from node.runtime.db import Database
 from web import keys
 from web.i18n import negotiate
 from web.routing import Handler, is_page
-from web.visitor import seal, unseal
+from web.visits.visitor import seal, unseal
 
 SHOWING = frozenset({"GET", "HEAD"})
 """Methods whose answer is usually a page with the frame (and its notice count)."""

@@ -1,0 +1,2 @@
+"""Who is on the site: a visitor's signed cookie, a resident's session, the form tokens
+bound to either, and who may open which page."""
