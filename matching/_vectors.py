@@ -94,19 +94,42 @@ class Keys:
     examples: tuple[InterestProfile, ...]
 
 
-def distinct(residents: Sequence[InterestProfile], attribute: Attribute) -> Keys:
-    """Group residents by ``attribute(resident)``, keys numbered in first-seen order."""
+def distinct(
+    residents: Sequence[InterestProfile], attribute: Attribute, inputs: Attribute | None = None
+) -> Keys:
+    """Group residents by ``attribute(resident)``, keys numbered in first-seen order.
+
+    ``inputs`` names what the attribute is computed from, when that is cheaper to read
+    than the attribute (a language signature builds and sorts sets): the attribute is
+    then worked out once per distinct input instead of once per resident.
+    """
     seen: dict[Hashable, int] = {}
+    known: dict[Hashable, int] = {}
     examples: list[InterestProfile] = []
     ids = np.empty(len(residents), dtype=np.int64)
+    read = inputs or attribute
     for i, resident in enumerate(residents):
-        key = attribute(resident)
-        found = seen.get(key)
+        raw = read(resident)
+        found = known.get(raw)
         if found is None:
-            found = seen[key] = len(examples)
-            examples.append(resident)
+            key = attribute(resident) if inputs is not None else raw
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = len(examples)
+                examples.append(resident)
+            known[raw] = found
         ids[i] = found
     return Keys(ids, tuple(examples))
+
+
+def language_inputs(resident: InterestProfile) -> Hashable:
+    """Everything :func:`language_signature` reads, as it is stored."""
+    return (resident.kind, tuple(resident.languages.items()), resident.learning)
+
+
+def language_keys(residents: Sequence[InterestProfile]) -> Keys:
+    """Residents grouped by their language signature."""
+    return distinct(residents, language_signature, language_inputs)
 
 
 def occupation_key(resident: InterestProfile) -> Hashable:

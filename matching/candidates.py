@@ -50,8 +50,8 @@ def language_classes(
     kind_gates: KindGates,
 ) -> list[LanguageClass]:
     """Rows grouped by identical gates and language units against every column."""
-    row_keys = _vectors.distinct(rows, _vectors.language_signature)
-    column_keys = _vectors.distinct(columns, _vectors.language_signature)
+    row_keys = _vectors.language_keys(rows)
+    column_keys = _vectors.language_keys(columns)
     table = _vectors.language_table(row_keys, column_keys, kind_gates)
     groups: dict[bytes, list[int]] = {}
     for signature, units in enumerate(table):

@@ -62,7 +62,7 @@ class SideIndex:
         ordered = tuple(sorted_by_id(residents))
         occupations = _vectors.distinct(ordered, _vectors.occupation_key)
         ages = _vectors.distinct(ordered, _vectors.age_key)
-        languages = _vectors.distinct(ordered, _vectors.language_signature)
+        languages = _vectors.language_keys(ordered)
         keys = np.stack((occupations.ids, ages.ids, languages.ids), axis=1)
         combinations, combination = np.unique(keys, axis=0, return_inverse=True)
         interests = np.zeros((len(weights.codes), len(ordered)), dtype=np.float32)
