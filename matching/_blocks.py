@@ -9,6 +9,8 @@ per core, each with a single-threaded product. The selection
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -62,6 +64,43 @@ class ScoreBlock:
     column_maxima: Float32Array
 
 
+class ScoreMemory:
+    """The memory of the score blocks in flight, handed back once a block is selected.
+
+    A block's scores take tens of megabytes. Allocated afresh, every page of them is
+    faulted in and zeroed by the kernel again, for each of hundreds of blocks: seconds
+    of system time in a full pass. Handing the memory on keeps as many buffers as blocks
+    are ever in flight at once.
+    """
+
+    def __init__(self) -> None:
+        self._free: list[Float32Array] = []
+        self._lock = threading.Lock()
+
+    def take(self, shape: tuple[int, ...]) -> Float32Array:
+        """An uninitialised array of ``shape``."""
+        size = math.prod(shape)
+        with self._lock:
+            # Free buffers are kept smallest first: take the first that fits.
+            fitting = next((i for i, b in enumerate(self._free) if b.size >= size), None)
+            if fitting is not None:
+                buffer = self._free.pop(fitting)
+            else:
+                # All too small for this class: let the smallest go rather than hoard it.
+                if self._free:
+                    self._free.pop(0)
+                buffer = np.empty(size, dtype=np.float32)
+        return buffer[:size].reshape(shape)
+
+    def give(self, scores: Float32Array) -> None:
+        """Hand back the memory of ``scores`` (from :meth:`take`; no view of it may live on)."""
+        buffer = scores.base
+        if isinstance(buffer, np.ndarray):
+            with self._lock:
+                self._free.append(buffer)
+                self._free.sort(key=len)
+
+
 def chunking(columns: int) -> tuple[int, int]:
     """(chunks, chunk width): widths are multiples of the group size."""
     chunks = max(1, -(-columns // tuning.CHUNK_COLUMNS))
@@ -101,7 +140,7 @@ class _ClassProduct:
             width,
         )
 
-    def block(self, left: RowVectors, start: int) -> ScoreBlock:
+    def block(self, left: RowVectors, memory: ScoreMemory, start: int) -> ScoreBlock:
         """Multiply and reduce the class's rows ``start …`` (one ``tuning.ROW_BLOCK``).
 
         A resident touches a few dozen of the few hundred features: where the block is
@@ -117,24 +156,26 @@ class _ClassProduct:
         full = np.zeros((height, left.width), dtype=np.float32)
         left.fill(block_rows, full)
         block = np.ascontiguousarray(full[:, self.features])
+        tops = range(0, height, row_group)
         sparse = np.count_nonzero(block) < tuning.SPARSE_SHARE * block.size
-        rows = csr_array(block) if sparse else None
-        scores = np.empty((chunks, height, width), dtype=np.float32)
+        bands = [csr_array(block[top : top + row_group]) for top in tops] if sparse else None
+        scores = memory.take((chunks, height, width))
         row_maxima = None if narrow else np.empty((height, chunks * per_chunk), np.float32)
         column_maxima = np.empty((height // row_group, chunks * width), dtype=np.float32)
         for c, chunk in enumerate(self.chunks):
             tile = scores[c]
-            if rows is not None:
-                tile[...] = rows @ chunk
-            else:
+            if bands is None:
                 np.matmul(block, chunk, out=tile)
-            if row_maxima is not None:
-                tile.reshape(height, column_group, per_chunk).max(
-                    axis=1, out=row_maxima[:, c * per_chunk : (c + 1) * per_chunk]
-                )
-            tile.reshape(height // row_group, row_group, width).max(
-                axis=1, out=column_maxima[:, c * width : (c + 1) * width]
-            )
+            # Reduced band by band (a row group each) while a band is still in cache:
+            # reading whole tiles back costs twice as much.
+            for g, top in enumerate(tops):
+                band = tile[top : top + row_group]
+                if bands is not None:
+                    band[...] = bands[g] @ chunk
+                if row_maxima is not None:
+                    groups = row_maxima[top : top + row_group, c * per_chunk : (c + 1) * per_chunk]
+                    band.reshape(row_group, column_group, per_chunk).max(axis=1, out=groups)
+                band.max(axis=0, out=column_maxima[g, c * width : (c + 1) * width])
         columns = self.language_class.columns
         return ScoreBlock(block_rows, columns, scores, row_maxima, column_maxima)
 
@@ -144,11 +185,11 @@ BlockTask = Callable[[], ScoreBlock]
 
 
 def block_tasks(
-    left: RowVectors, right: Float32Array, classes: Sequence[LanguageClass]
+    left: RowVectors, right: Float32Array, classes: Sequence[LanguageClass], memory: ScoreMemory
 ) -> Iterator[BlockTask]:
     """Every block of every class, in order; a class is prepared when its first block
     is asked for, so only one class's trimmed columns are held at a time."""
     for language_class in classes:
         product = _ClassProduct.prepare(left, right, language_class)
         for start in range(0, language_class.rows.size, tuning.ROW_BLOCK):
-            yield partial(product.block, left, start)
+            yield partial(product.block, left, memory, start)

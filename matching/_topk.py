@@ -31,7 +31,14 @@ from threadpoolctl import threadpool_limits
 
 from matching import tuning
 from matching._arrays import Float32Array, IndexArray
-from matching._blocks import BlockTask, LanguageClass, RowVectors, ScoreBlock, block_tasks
+from matching._blocks import (
+    BlockTask,
+    LanguageClass,
+    RowVectors,
+    ScoreBlock,
+    ScoreMemory,
+    block_tasks,
+)
 from matching._column_bounds import ColumnBounds
 from matching._cut import Triples, best_per_owner
 
@@ -204,17 +211,20 @@ def candidate_lists(
     """
     state = ColumnBounds(right.shape[0], column_length)
     row_parts: list[Triples] = []
-    tasks = block_tasks(left, right, classes)
+    memory = ScoreMemory()
+    tasks = block_tasks(left, right, classes, memory)
     threads = tuning.PASS_THREADS or os.cpu_count() or 1
     if threads > 1:
         for block, survivors in _in_order(tasks, length, threads):
             row_parts.append(survivors)
             _column_survivors(block, state)
+            memory.give(block.scores)
     else:
         for task in tasks:
             block = task()
             row_parts.append(_row_survivors(block, length))
             _column_survivors(block, state)
+            memory.give(block.scores)
     if row_parts:
         owner, other, units = (np.concatenate(part) for part in zip(*row_parts, strict=True))
     else:
