@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks import _baselines
+from benchmarks import _baselines, _exposure_floor
 from benchmarks._measure import measured, median_of, release_freed_memory
 from benchmarks.synthetic import default_taxonomy, generate_population
 from matching import tuning
@@ -256,10 +256,14 @@ def _exposure(
     figures["mean_top10_score"] = capped["mean_top10_score"]
     figures["mean_top10_score_unconstrained"] = free["mean_top10_score"]
     figures["exposure_factor"] = settings.exposure_factor
-    for name, side, residents in (
-        (names[0], "rows", match.rows),
-        (names[1], "columns", match.columns),
+    vectors = match.vectors
+    floors = _exposure_floor.floors(vectors.classes, vectors.rows, vectors.columns, settings.top_k)
+    for name, side, residents, floor in (
+        (names[0], "rows", match.rows, floors[0]),
+        (names[1], "columns", match.columns, floors[1]),
     ):
+        figures[f"gini_exposure_floor_{name}"] = round(gini(floor), 4)
+        figures[f"max_exposure_floor_{name}"] = round(float(floor.max(initial=0.0)), 1)
         with_twin = sum(1 for r in residents if match.twin_lists[r.id])
         figures[f"twin_share_{name}"] = round(with_twin / max(len(residents), 1), 4)
         for key in (
@@ -280,7 +284,9 @@ def _exposure(
             f"{figures[f'gini_exposure_{name}']} (unconstrained "
             f"{figures[f'gini_exposure_{name}_unconstrained']}); lists shorter than "
             f"{settings.top_k}: {figures[f'short_lists_{name}']}, empty: "
-            f"{figures[f'without_suggestions_{name}']}"
+            f"{figures[f'without_suggestions_{name}']}; with every list full, the most even "
+            f"spread the gates allow has Gini {figures[f'gini_exposure_floor_{name}']} and "
+            f"puts {figures[f'max_exposure_floor_{name}']} lists on some profile"
         )
     change = figures["mean_top10_score"] / max(figures["mean_top10_score_unconstrained"], 1e-9) - 1
     figures["mean_top10_score_change"] = round(change, 4)
