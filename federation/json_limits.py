@@ -40,6 +40,8 @@ def depth_exceeds(text: bytes, max_depth: int = MAX_DEPTH) -> bool:
     Counts brackets outside string literals in one pass and stops at the first level
     too deep, so a hostile document costs no more than reading it.
     """
+    if text.count(b"[") + text.count(b"{") <= max_depth:
+        return False  # not enough brackets to nest that deep, strings or not
     depth = 0
     for match in _TOKEN.finditer(text):
         token = match.group()

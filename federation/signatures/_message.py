@@ -21,6 +21,8 @@ _OBS_FOLD = re.compile(r"\r?\n[ \t]+")
 
 def _clean_line(name: str, value: str) -> str:
     """Trim a field line and unfold obsolete line folding, as both specs require."""
+    if "\n" not in value and "\r" not in value:
+        return value.strip(" \t")
     value = _OBS_FOLD.sub(" ", value).strip(" \t")
     if "\n" in value or "\r" in value:
         raise SignatureError(f"header {name!r} contains a line break")
