@@ -109,6 +109,23 @@ def chunking(columns: int) -> tuple[int, int]:
     return chunks, width
 
 
+def _bands(block: Float32Array, height: int) -> list[csr_array]:
+    """The block as sparse matrices of ``height`` rows each, converted once: the rows
+    of one sparse matrix are cut out of its arrays rather than converted band by band."""
+    whole = csr_array(block)
+    starts = whole.indptr
+    bands = []
+    for top in range(0, block.shape[0], height):
+        first, last = starts[top], starts[top + height]
+        parts = (
+            whole.data[first:last],
+            whole.indices[first:last],
+            starts[top : top + height + 1] - first,
+        )
+        bands.append(csr_array(parts, shape=(height, block.shape[1])))
+    return bands
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class _ClassProduct:
     """One class's columns, trimmed to the features both sides use, ready to multiply."""
@@ -158,7 +175,7 @@ class _ClassProduct:
         block = np.ascontiguousarray(full[:, self.features])
         tops = range(0, height, row_group)
         sparse = np.count_nonzero(block) < tuning.SPARSE_SHARE * block.size
-        bands = [csr_array(block[top : top + row_group]) for top in tops] if sparse else None
+        bands = _bands(block, row_group) if sparse else None
         scores = memory.take((chunks, height, width))
         row_maxima = None if narrow else np.empty((height, chunks * per_chunk), np.float32)
         column_maxima = np.empty((height // row_group, chunks * width), dtype=np.float32)
