@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,8 @@ from numpy.typing import NDArray
 from matching.batch import match_pair
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex
-from matching.results import PairResult, Suggestion
-from matching.score import RarityWeights, rarity_weights
+from matching.results import RankedLists
+from matching.score import SCORE_UNITS, RarityWeights, rarity_weights
 from matching.settings import MatchSettings
 from node.vectors.stored import stored_profile
 
@@ -109,20 +108,9 @@ def run(job: MatchJob) -> MatchOutput:
         local, remote, codes=job.codes, parent=job.parents.__getitem__, settings=job.settings
     )
     matched = time.perf_counter()
-    local_ids = [p.id for p in local]
-    remote_position = {p.id: i for i, p in enumerate(remote)}
-    suggestions = _rows(
-        [result.suggestions.get(actor, ()) for actor in local_ids],
-        job.resident_ids,
-        job.remote_ids,
-        remote_position,
-    )
-    twins = _rows(
-        _twins(result, local),
-        job.resident_ids,
-        job.remote_ids,
-        remote_position,
-    )
+    local_ids, remote_ids = [p.id for p in local], [p.id for p in remote]
+    suggestions = _rows(result.suggestions, local_ids, remote_ids, job)
+    twins = _rows(result.twins, local_ids, remote_ids, job)
     index = SideIndex.build(remote, result.weights)
     suggestion_json = (
         suggestions.json_batches(job.json_batch, ranked=True) if job.json_batch else []
@@ -165,32 +153,18 @@ def _profiles(vectors: str, ids: Sequence[str]) -> list[InterestProfile]:
     return [stored_profile(vector, actor) for vector, actor in zip(parsed, ids, strict=True)]
 
 
-def _twins(result: PairResult, local: Sequence[InterestProfile]) -> list[tuple[Suggestion, ...]]:
-    """Each local resident's twins with the pair's score, in the order of ``local``."""
-    return [tuple(result.twins.get(resident.id, ())) for resident in local]
-
-
-def _rows(
-    lists: Sequence[Sequence[Suggestion]],
-    resident_ids: Ids,
-    remote_ids: Ids,
-    remote_position: Mapping[str, int],
-) -> Rows:
-    """Rows of every list, sorted by resident id then rank (the order of the index the
-    pages read, which keeps the inserts local)."""
-    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    total = int(counts.sum())
-    flat = list(chain.from_iterable(lists))
-    others = np.fromiter((remote_position[s.other_id] for s in flat), dtype=np.int64, count=total)
-    scores = np.fromiter((s.score for s in flat), dtype=np.float64, count=total)
-    owners = np.repeat(np.arange(len(lists), dtype=np.int64), counts)
-    starts = np.cumsum(counts) - counts
-    ranks = (np.arange(total, dtype=np.int64) - np.repeat(starts, counts)).astype(np.int32)
-    resident = resident_ids[owners]
+def _rows(lists: RankedLists, local_ids: list[str], remote_ids: list[str], job: MatchJob) -> Rows:
+    """Rows of the local residents' lists, sorted by resident id then rank (the order of
+    the index the pages read, which keeps the inserts local)."""
+    owner, other, units = lists.entries(local_ids, remote_ids)
+    starts = np.searchsorted(owner, owner)
+    ranks = (np.arange(owner.size) - starts).astype(np.int32)
+    resident = job.resident_ids[owner]
     order = np.lexsort((ranks, resident))
     return Rows(
         resident_id=resident[order].astype(np.int64),
-        remote_profile_id=remote_ids[others[order]].astype(np.int64),
+        remote_profile_id=job.remote_ids[other[order]].astype(np.int64),
         rank=ranks[order],
-        score=scores[order],
+        # The same correctly rounded division as units_to_score.
+        score=units[order] / SCORE_UNITS,
     )
