@@ -17,18 +17,28 @@ profile group) flows, whose optimum is unique in the loads.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
-from matching._arrays import IndexArray
-from matching._blocks import LanguageClass
+
+class OwnerClass(Protocol):
+    """Rows that may meet the same columns (a language class of the candidate pass)."""
+
+    @property
+    def rows(self) -> NDArray[Any]: ...
+
+    @property
+    def columns(self) -> NDArray[Any]: ...
+
 
 ROUNDS = 2000
 """Frank–Wolfe steps: the loads' squared sum is then within a fraction of a percent."""
 
 
 def even_loads(
-    reach: Sequence[IndexArray], demand: Sequence[float], profiles: int, rounds: int = ROUNDS
+    reach: Sequence[NDArray[Any]], demand: Sequence[float], profiles: int, rounds: int = ROUNDS
 ) -> np.ndarray:
     """Per profile, its load in the least-variance spread of ``demand``.
 
@@ -61,7 +71,7 @@ def even_loads(
 
 
 def floors(
-    classes: Sequence[LanguageClass], rows: int, columns: int, top_k: int
+    classes: Sequence[OwnerClass], rows: int, columns: int, top_k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rows' loads in the columns' lists, columns' loads in the rows' lists)."""
     column_loads = even_loads(
@@ -74,7 +84,7 @@ def floors(
         member[language_class.columns, c] = True
     signatures, group = np.unique(np.packbits(member, axis=1), axis=0, return_inverse=True)
     group = group.ravel()
-    reach: list[IndexArray] = []
+    reach: list[NDArray[Any]] = []
     demand: list[float] = []
     for g, signature in enumerate(np.unpackbits(signatures, axis=1, count=len(classes))):
         met = [classes[c].rows for c in np.flatnonzero(signature)]

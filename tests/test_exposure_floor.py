@@ -6,12 +6,21 @@ floor: no way of filling every list spreads attention more evenly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from benchmarks._exposure_floor import even_loads, floors
 from benchmarks.matching import gini
-from matching._blocks import LanguageClass
+
+
+@dataclass(frozen=True)
+class Owners:
+    rows: NDArray[Any]
+    columns: NDArray[Any]
 
 
 def test_a_profile_only_one_class_may_meet_takes_its_whole_demand() -> None:
@@ -46,8 +55,8 @@ def test_no_full_spread_is_more_even(seed: int) -> None:
 def test_both_directions_of_a_pair() -> None:
     """Rows 0–5 may meet columns 0–1, rows 6–7 all four columns; top 2 each."""
     classes = [
-        LanguageClass(np.arange(6), np.array([0, 1]), np.ones(2, dtype=np.float32)),
-        LanguageClass(np.array([6, 7]), np.arange(4), np.ones(4, dtype=np.float32)),
+        Owners(np.arange(6), np.array([0, 1])),
+        Owners(np.array([6, 7]), np.arange(4)),
     ]
     row_loads, column_loads = floors(classes, rows=8, columns=4, top_k=2)
     # Rows' lists: 12 places on columns 0–1, 4 more best on columns 2–3.
