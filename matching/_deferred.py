@@ -151,9 +151,12 @@ class _Market:
         self.last_units = np.full(proposers, NO_OFFER, dtype=np.int64)
         self.last_hospital = np.full(proposers, -1, dtype=np.int64)
         self.count = np.zeros(proposers, dtype=np.int64)
-        self.held = np.full((hospitals, capacity), -1, dtype=np.int64)  # hospital keys
+        self.capacity = capacity
+        # held[h, :filled[h]] are hospital h's keys; the rest is never read, so never
+        # initialised (a cap of hundreds is mostly empty: 54,000 × 326 keys).
+        self.held = np.empty((hospitals, capacity), dtype=np.int64)
         self.bar = np.full(hospitals, -1, dtype=np.int64)  # weakest held key when full
-        self.filled = np.zeros(hospitals, dtype=np.int64)  # held[h, :filled[h]] are keys
+        self.filled = np.zeros(hospitals, dtype=np.int64)
 
     def offer(self, choices: Choices, proposers: Int64Array) -> Int64Array:
         """Give ``proposers`` (ascending) these choices to go through; who got any."""
@@ -182,12 +185,10 @@ class _Market:
         above = new_key > self.bar[new_hospital]
         new_hospital, new_key = new_hospital[above], new_key[above]
         touched = _distinct(np.sort(new_hospital))
-        capacity = self.held.shape[1]
+        capacity = self.capacity
         # Only the filled slots (each hospital's first ``filled``): a large capacity is
         # mostly empty, and copying it whole made this step take a gigabyte.
-        filled = self.filled[touched]
-        old_hospital = np.repeat(touched, filled)
-        slot = np.arange(old_hospital.size) - np.repeat(np.cumsum(filled) - filled, filled)
+        old_hospital, slot = self._slots(touched)
         old = self.held[old_hospital, slot]
         pool_key = np.concatenate((old, new_key))
         pool_hospital = np.concatenate((old_hospital, new_hospital), dtype=np.int32)
@@ -196,7 +197,6 @@ class _Market:
         pool_key, pool_hospital, fresh = pool_key[order], pool_hospital[order], fresh[order]
         rank = np.arange(pool_key.size) - np.searchsorted(pool_hospital, pool_hospital)
         kept = rank < capacity
-        self.held[old_hospital, slot] = -1
         self.held[pool_hospital[kept], rank[kept]] = pool_key[kept]
         pooled = np.bincount(pool_hospital, minlength=self.filled.size)[touched]
         self.filled[touched] = np.minimum(pooled, capacity)
@@ -210,8 +210,15 @@ class _Market:
         concerned = _distinct(np.sort(np.concatenate((active, bumped))))
         return concerned[self.count[concerned] < self.quota]
 
+    def _slots(self, hospitals: Int64Array) -> tuple[Int64Array, Int64Array]:
+        """(hospital, slot) of every filled slot of ``hospitals``."""
+        filled = self.filled[hospitals]
+        hospital = np.repeat(hospitals, filled)
+        slot = np.arange(hospital.size) - np.repeat(np.cumsum(filled) - filled, filled)
+        return hospital, slot
+
     def outcome(self) -> Choices:
-        hospital, slot = np.nonzero(self.held >= 0)
+        hospital, slot = self._slots(np.arange(self.filled.size))
         key = self.held[hospital, slot]
         return preference_order(
             Choices(_proposer_of(key), hospital.astype(np.int64), key >> PROPOSER_BITS)
