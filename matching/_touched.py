@@ -9,22 +9,25 @@ agree (tests compare them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
+from operator import attrgetter
 
 import numpy as np
 
 from matching._arrays import Int64Array
 from matching.profile import InterestProfile
 
+_interests_of = attrgetter("interests")
+
 _UNTOUCHED = 255
 """Level of a dimension a resident does not touch (taxonomies are a few levels deep)."""
 
 
 def _ancestor_table(ancestors: Sequence[tuple[int, ...]]) -> Int64Array:
-    depth = max((len(chain) for chain in ancestors), default=0)
+    depth = max((len(line) for line in ancestors), default=0)
     table = np.full((len(ancestors), depth), -1, dtype=np.int64)
-    for dim, chain in enumerate(ancestors):
-        table[dim, : len(chain)] = chain
+    for dim, line in enumerate(ancestors):
+        table[dim, : len(line)] = line
     return table
 
 
@@ -36,8 +39,10 @@ def touched_levels(
     """(resident, dimension, level) of every dimension a resident touches, sorted by
     resident then dimension; level 0 = held directly, else how many levels above a held
     interest (the nearest wins). Codes outside ``index`` are ignored."""
-    flat = [code for r in residents for code in r.interests]
-    counts = np.fromiter((len(r.interests) for r in residents), np.int64, count=len(residents))
+    # Iterated by map and chain rather than generators: a city has a million codes.
+    interests = list(map(_interests_of, residents))
+    counts = np.fromiter(map(len, interests), np.int64, count=len(residents))
+    flat = list(chain.from_iterable(interests))
     dims = np.fromiter(map(index.get, flat, repeat(-1)), np.int64, count=len(flat))
     owner = np.repeat(np.arange(len(residents), dtype=np.int64), counts)
     known = dims >= 0
