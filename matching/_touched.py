@@ -17,6 +17,9 @@ import numpy as np
 from matching._arrays import Int64Array
 from matching.profile import InterestProfile
 
+Touched = tuple[Int64Array, Int64Array, Int64Array]
+"""(resident, dimension, level) of every touched dimension, by resident then dimension."""
+
 _interests_of = attrgetter("interests")
 
 _UNTOUCHED = 255
@@ -35,7 +38,7 @@ def touched_levels(
     residents: Sequence[InterestProfile],
     index: Mapping[str, int],
     ancestors: Sequence[tuple[int, ...]],
-) -> tuple[Int64Array, Int64Array, Int64Array]:
+) -> Touched:
     """(resident, dimension, level) of every dimension a resident touches, sorted by
     resident then dimension; level 0 = held directly, else how many levels above a held
     interest (the nearest wins). Codes outside ``index`` are ignored."""

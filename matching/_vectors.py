@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching._arrays import Int64Array
-from matching._touched import touched_levels
+from matching._touched import Touched, touched_levels
 from matching.gates import KindGates, Speaking, kinds_fit, native_codes, usable_codes
 from matching.profile import InterestProfile
 from matching.score import (
@@ -59,10 +59,13 @@ def _isqrt(m: Int64Array) -> Int64Array:
 
 
 def sparse_interests(
-    residents: Sequence[InterestProfile], weights: RarityWeights
+    residents: Sequence[InterestProfile], weights: RarityWeights, touched: Touched | None = None
 ) -> SparseInterests:
-    """The vectors of ``score.interest_vector`` for all residents at once."""
-    owner, dims, level = touched_levels(residents, weights.index, weights.ancestors)
+    """The vectors of ``score.interest_vector`` for all residents at once; ``touched`` is
+    what :func:`~matching.score.weights_and_touched` found for the same residents."""
+    if touched is None:
+        touched = touched_levels(residents, weights.index, weights.ancestors)
+    owner, dims, level = touched
     w = np.asarray(weights.weights, dtype=np.int64)
     raw = w[dims] >> (ROLLUP_SHIFT * level)
     norm2 = np.bincount(owner, weights=(raw * raw).astype(np.float64), minlength=len(residents))

@@ -19,6 +19,7 @@ from matching._arrays import Float32Array, IndexArray, Int32Array
 from matching._blocks import LanguageClass, chunking
 from matching._rows import RowScores
 from matching._topk import candidate_lists
+from matching._touched import Touched
 from matching.gates import KindGates
 from matching.layout import SparseLeftVectors, VectorLayout
 from matching.profile import InterestProfile
@@ -91,10 +92,13 @@ class PairVectors:
         columns: Sequence[InterestProfile],
         weights: RarityWeights,
         kind_gates: KindGates,
+        touched: Touched | None = None,
     ) -> PairVectors:
         """``rows`` and ``columns`` as returned by :func:`matching.sides.canonical_sides`:
-        the lists, and so the twins, depend on which side plays the rows."""
-        layout = VectorLayout.build([*rows, *columns], weights)
+        the lists, and so the twins, depend on which side plays the rows. ``touched``
+        comes with ``weights`` from :func:`~matching.score.weights_and_touched` over
+        rows then columns."""
+        layout = VectorLayout.build([*rows, *columns], weights, touched)
         return cls(
             left=SparseLeftVectors(layout, rows),
             right=layout.right_vectors(columns, len(rows)),

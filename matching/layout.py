@@ -26,6 +26,7 @@ import numpy as np
 
 from matching import _vectors
 from matching._arrays import BoolArray, Float32Array, IndexArray, Int64Array
+from matching._touched import Touched
 from matching._vectors import Keys
 from matching.profile import InterestProfile
 from matching.score import RarityWeights
@@ -47,9 +48,16 @@ class VectorLayout:
     ages: Keys
     occupation_table: Int64Array
     age_table: Int64Array
+    interests: _vectors.SparseInterests  # of all residents of the layout
 
     @classmethod
-    def build(cls, residents: Sequence[InterestProfile], weights: RarityWeights) -> VectorLayout:
+    def build(
+        cls,
+        residents: Sequence[InterestProfile],
+        weights: RarityWeights,
+        touched: Touched | None = None,
+    ) -> VectorLayout:
+        """``touched``: from :func:`~matching.score.weights_and_touched` over ``residents``."""
         occupations = _vectors.distinct(residents, _vectors.occupation_key)
         ages = _vectors.distinct(residents, _vectors.age_key)
         return cls(
@@ -58,6 +66,7 @@ class VectorLayout:
             ages=ages,
             occupation_table=_vectors.occupation_table(occupations, occupations),
             age_table=_vectors.age_table(ages, ages),
+            interests=_vectors.sparse_interests(residents, weights, touched),
         )
 
     @property
@@ -72,16 +81,24 @@ class VectorLayout:
     def width(self) -> int:
         return self.age_start + len(self.ages.examples) + 1
 
-    def _interests(self, residents: Sequence[InterestProfile]) -> Float32Array:
-        vectors = np.zeros((len(residents), self.width), dtype=np.float32)
-        sparse = _vectors.sparse_interests(residents, self.weights)
+    def interests_of(self, count: int, offset: int) -> _vectors.SparseInterests:
+        """The interest vectors of residents ``offset …`` of the layout, numbered from 0."""
+        every = self.interests
+        first, last = np.searchsorted(every.resident, (offset, offset + count))
+        return _vectors.SparseInterests(
+            every.resident[first:last] - offset, every.dim[first:last], every.value[first:last]
+        )
+
+    def _interests(self, count: int, offset: int) -> Float32Array:
+        vectors = np.zeros((count, self.width), dtype=np.float32)
+        sparse = self.interests_of(count, offset)
         vectors[sparse.resident, sparse.dim] = sparse.value
         return vectors
 
     def left_vectors(self, residents: Sequence[InterestProfile], offset: int) -> Float32Array:
         """Left vectors of ``residents``, who are residents ``offset …`` of the layout."""
         n = len(residents)
-        vectors = self._interests(residents)
+        vectors = self._interests(n, offset)
         rows = np.arange(n)
         vectors[rows, self.occupation_start + self.occupations.ids[offset : offset + n]] = 1.0
         vectors[rows, self.age_start + self.ages.ids[offset : offset + n]] = 1.0
@@ -94,7 +111,7 @@ class VectorLayout:
         The language column is left at 0: it depends on the left side too.
         """
         n = len(residents)
-        vectors = self._interests(residents)
+        vectors = self._interests(n, offset)
         occupation = self.occupations.ids[offset : offset + n]
         age = self.ages.ids[offset : offset + n]
         vectors[:, self.occupation_start : self.age_start] = self.occupation_table[:, occupation].T
@@ -110,7 +127,7 @@ class SparseLeftVectors:
     """
 
     def __init__(self, layout: VectorLayout, residents: Sequence[InterestProfile]) -> None:
-        sparse = _vectors.sparse_interests(residents, layout.weights)
+        sparse = layout.interests_of(len(residents), 0)
         self.width = layout.width
         self._starts: Int64Array = np.searchsorted(
             sparse.resident, np.arange(len(residents) + 1)

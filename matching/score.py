@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matching._touched import touched_levels
+from matching._touched import Touched, touched_levels
 from matching.gates import DEFAULT_KIND_GATES, KindGates, Speaking, kinds_fit
 from matching.profile import CHILD_AGE_BANDS, GRADE_BANDS, PERSON_AGE_BANDS, InterestProfile
 
@@ -121,17 +121,25 @@ def rarity_weights(
     ``1 + ln((1 + N) / (1 + df))`` never reaches zero, so even a very common interest
     still counts a little.
     """
+    return weights_and_touched(list(profiles), codes, parent)[0]
+
+
+def weights_and_touched(
+    residents: Sequence[InterestProfile], codes: Sequence[str], parent: ParentOf
+) -> tuple[RarityWeights, Touched]:
+    """:func:`rarity_weights`, with the dimensions each resident touches that they were
+    counted from: a full run makes the interest vectors from those, without reading
+    every resident's interests a second time."""
     ordered = tuple(codes)
     index = {code: i for i, code in enumerate(ordered)}
     ancestors = tuple(_ancestor_chain(code, parent, index) for code in ordered)
-    residents = list(profiles)
     population = len(residents)
-    _, touched, _ = touched_levels(residents, index, ancestors)
-    frequency = np.bincount(touched, minlength=len(ordered)).tolist()
+    touched = touched_levels(residents, index, ancestors)
+    frequency = np.bincount(touched[1], minlength=len(ordered)).tolist()
     weights = tuple(
         round(WEIGHT_RESOLUTION * (1.0 + math.log((1 + population) / (1 + df)))) for df in frequency
     )
-    return RarityWeights(ordered, weights, ancestors, population, index)
+    return RarityWeights(ordered, weights, ancestors, population, index), touched
 
 
 def interest_vector(profile: InterestProfile, weights: RarityWeights) -> dict[int, int]:
