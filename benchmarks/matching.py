@@ -50,7 +50,7 @@ from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex, suggestions_for
-from matching.score import SCORE_UNITS, weights_and_touched
+from matching.score import SCORE_UNITS
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
 from matching.stability import blocking_pairs
@@ -144,8 +144,8 @@ class Match:
         release_freed_memory()
         with measured(figures, "match_total"):
             with measured(figures, "engine_lists"):
-                weights, touched = weights_and_touched([*rows, *columns], codes, parent)
-                vectors = PairVectors.build(rows, columns, weights, settings.kind_gates, touched)
+                vectors = PairVectors.of_sides(rows, columns, codes, parent, settings.kind_gates)
+                weights = vectors.weights
                 length = _list_length(settings)
                 row_lists, column_lists = candidate_pass(vectors, length, length)
             with measured(figures, "twins"):

@@ -17,7 +17,7 @@ from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.exposure import exposure_cap, spread
 from matching.profile import InterestProfile
 from matching.results import PairResult, RankedLists
-from matching.score import ParentOf, weights_and_touched
+from matching.score import ParentOf
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
 from matching.twin import Choices, Twins, capacity_for, stable_twins
@@ -150,8 +150,8 @@ def match_pair(
     """
     settings = settings or MatchSettings()
     rows, columns = canonical_sides(side_a, side_b)
-    weights, touched = weights_and_touched([*rows, *columns], codes, parent)
-    vectors = PairVectors.build(rows, columns, weights, settings.kind_gates, touched)
+    vectors = PairVectors.of_sides(rows, columns, codes, parent, settings.kind_gates)
+    weights = vectors.weights
     length = max(settings.top_k, tuning.TWIN_CHOICES, 1)
     row_lists, column_lists = candidate_pass(vectors, length, length)
     twins = assign_twins(vectors, row_lists)

@@ -23,7 +23,7 @@ from matching._touched import Touched
 from matching.gates import KindGates
 from matching.layout import SparseLeftVectors, VectorLayout
 from matching.profile import InterestProfile
-from matching.score import RarityWeights
+from matching.score import ParentOf, RarityWeights, weights_and_touched
 
 __all__ = ["CandidateLists", "PairVectors", "candidate_pass", "language_classes"]
 
@@ -84,6 +84,20 @@ class PairVectors:
     classes: list[LanguageClass]
     rows: int
     columns: int
+    weights: RarityWeights
+
+    @classmethod
+    def of_sides(
+        cls,
+        rows: Sequence[InterestProfile],
+        columns: Sequence[InterestProfile],
+        codes: Sequence[str],
+        parent: ParentOf,
+        kind_gates: KindGates,
+    ) -> PairVectors:
+        """Weights from both sides and the vectors, reading everyone's interests once."""
+        weights, touched = weights_and_touched([*rows, *columns], codes, parent)
+        return cls.build(rows, columns, weights, kind_gates, touched)
 
     @classmethod
     def build(
@@ -105,6 +119,7 @@ class PairVectors:
             classes=language_classes(rows, columns, kind_gates),
             rows=len(rows),
             columns=len(columns),
+            weights=weights,
         )
 
     def row_scores(self) -> RowScores:

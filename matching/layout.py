@@ -132,7 +132,8 @@ class SparseLeftVectors:
         self._starts: Int64Array = np.searchsorted(
             sparse.resident, np.arange(len(residents) + 1)
         ).astype(np.int64, copy=False)
-        self._dims = sparse.dim
+        # Copies: the layout's arrays for both sides are let go once the vectors exist.
+        self._dims = sparse.dim.astype(np.int32)
         self._values = sparse.value.astype(np.float32)
         self._occupation = layout.occupation_start + layout.occupations.ids[: len(residents)]
         self._age = layout.age_start + layout.ages.ids[: len(residents)]
