@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks import _baselines, _exposure_floor
+from benchmarks import _baselines, _exposure
 from benchmarks._measure import measured, median_of, release_freed_memory
 from benchmarks.synthetic import default_taxonomy, generate_population
 from matching import tuning
@@ -44,28 +44,16 @@ from matching.batch import (
     suggestion_lists,
     suggestion_maps,
     twin_map,
-    unconstrained,
 )
 from matching.candidates import CandidateLists, PairVectors, candidate_pass
 from matching.occupations import load_occupations
 from matching.profile import InterestProfile
 from matching.refresh import SideIndex, suggestions_for
-from matching.score import SCORE_UNITS
 from matching.settings import MatchSettings
 from matching.sides import canonical_sides
 from matching.stability import blocking_pairs
 from matching.taxonomy import load_taxonomy
-from matching.twin import Choices, Twins
-
-
-def gini(values: np.ndarray) -> float:
-    """Inequality of exposure: 0 everyone equally often suggested, 1 one person always."""
-    if values.size == 0 or values.sum() == 0:
-        return 0.0
-    ordered = np.sort(values.astype(np.float64))
-    n = ordered.size
-    cumulative = np.cumsum(ordered)
-    return float((n + 1 - 2 * (cumulative / cumulative[-1]).sum()) / n)
+from matching.twin import Twins
 
 
 def _quality(
@@ -215,91 +203,6 @@ def refresh_times(
     return times
 
 
-def _list_figures(
-    lists: tuple[Choices, Choices], sizes: tuple[int, int], top_k: int
-) -> dict[str, Any]:
-    """Exposure of each side in the other's lists, and the mean score of all suggestions."""
-    figures: dict[str, Any] = {}
-    for side, others_lists, size in (("rows", lists[1], sizes[0]), ("columns", lists[0], sizes[1])):
-        counts = np.bincount(others_lists.hospital, minlength=size)
-        figures[f"max_exposure_{side}"] = int(counts.max(initial=0))
-        figures[f"mean_exposure_{side}"] = round(float(counts.mean()) if size else 0.0, 2)
-        figures[f"gini_exposure_{side}"] = round(gini(counts), 4)
-    for side, own, size in (("rows", lists[0], sizes[0]), ("columns", lists[1], sizes[1])):
-        held = np.bincount(own.proposer, minlength=size)
-        figures[f"short_lists_{side}"] = int((held < top_k).sum())
-        figures[f"without_suggestions_{side}"] = int((held == 0).sum())
-    units = np.concatenate((lists[0].units, lists[1].units))
-    figures["mean_top10_score"] = round(float(units.mean()) / SCORE_UNITS, 4) if units.size else 0.0
-    figures["score_sum"] = int(units.sum())
-    return figures
-
-
-def _exposure(
-    match: Match,
-    settings: MatchSettings,
-    figures: dict[str, Any],
-    names: tuple[str, str],
-    say: Callable[[str], None],
-) -> None:
-    """Twin share per city, and exposure with and without the caps."""
-    sizes = (len(match.rows), len(match.columns))
-    capped = _list_figures(match.spread, sizes, settings.top_k)
-    free = _list_figures(
-        (
-            unconstrained(match.row_lists, settings.top_k),
-            unconstrained(match.column_lists, settings.top_k),
-        ),
-        sizes,
-        settings.top_k,
-    )
-    figures["mean_top10_score"] = capped["mean_top10_score"]
-    figures["mean_top10_score_unconstrained"] = free["mean_top10_score"]
-    figures["exposure_factor"] = settings.exposure_factor
-    vectors = match.vectors
-    floors = _exposure_floor.floors(vectors.classes, vectors.rows, vectors.columns, settings.top_k)
-    for name, side, residents, floor in (
-        (names[0], "rows", match.rows, floors[0]),
-        (names[1], "columns", match.columns, floors[1]),
-    ):
-        figures[f"gini_exposure_floor_{name}"] = round(gini(floor), 4)
-        figures[f"max_exposure_floor_{name}"] = round(float(floor.max(initial=0.0)), 1)
-        with_twin = sum(1 for r in residents if match.twin_lists[r.id])
-        figures[f"twin_share_{name}"] = round(with_twin / max(len(residents), 1), 4)
-        for key in (
-            "max_exposure",
-            "mean_exposure",
-            "gini_exposure",
-            "short_lists",
-            "without_suggestions",
-        ):
-            figures[f"{key}_{name}"] = capped[f"{key}_{side}"]
-        for key in ("max_exposure", "gini_exposure"):
-            figures[f"{key}_{name}_unconstrained"] = free[f"{key}_{side}"]
-        say(
-            f"{name}: twin share {figures[f'twin_share_{name}']:.2%}; as a suggestion in at most "
-            f"{figures[f'max_exposure_{name}']} lists (unconstrained "
-            f"{figures[f'max_exposure_{name}_unconstrained']}, mean "
-            f"{figures[f'mean_exposure_{name}']}), exposure Gini "
-            f"{figures[f'gini_exposure_{name}']} (unconstrained "
-            f"{figures[f'gini_exposure_{name}_unconstrained']}); lists shorter than "
-            f"{settings.top_k}: {figures[f'short_lists_{name}']}, empty: "
-            f"{figures[f'without_suggestions_{name}']}; with every list full, the most even "
-            f"spread the gates allow has Gini {figures[f'gini_exposure_floor_{name}']} and "
-            f"puts {figures[f'max_exposure_floor_{name}']} lists on some profile"
-        )
-    change = figures["mean_top10_score"] / max(figures["mean_top10_score_unconstrained"], 1e-9) - 1
-    figures["mean_top10_score_change"] = round(change, 4)
-    # Lists left short lose their missing entries' scores too: the sum counts them.
-    total = capped["score_sum"] / max(free["score_sum"], 1) - 1
-    figures["top10_score_sum_change"] = round(total, 4)
-    say(
-        f"mean score of all suggestions {figures['mean_top10_score']} with the caps "
-        f"(factor {settings.exposure_factor}), {figures['mean_top10_score_unconstrained']} "
-        f"without ({change:+.2%}); sum of all suggestions' scores {total:+.2%}"
-    )
-
-
 def _baselines_side_by_side(
     match: Match,
     settings: MatchSettings,
@@ -408,7 +311,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         f"{figures['match_total_rss_before_mib']} MiB)"
     )
 
-    _exposure(match, settings, figures, names, say)
+    _exposure.report(match, settings, figures, names, say)
     with measured(figures, "blocking_check"):
         figures["blocking_pairs"] = blocking_pairs(match.vectors, match.twins)
     gated = sum(c.rows.size * c.columns.size for c in match.vectors.classes)

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from benchmarks._exposure_floor import even_loads, floors
-from benchmarks.matching import gini
+from benchmarks._exposure import even_loads, floors_of, gini
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def test_both_directions_of_a_pair() -> None:
         Owners(np.arange(6), np.array([0, 1])),
         Owners(np.array([6, 7]), np.arange(4)),
     ]
-    row_loads, column_loads = floors(classes, rows=8, columns=4, top_k=2)
+    row_loads, column_loads = floors_of(classes, rows=8, columns=4, top_k=2)
     # Rows' lists: 12 places on columns 0–1, 4 more best on columns 2–3.
     assert column_loads == pytest.approx([6.0, 6.0, 2.0, 2.0], abs=0.02)
     # Columns' lists: columns 0–1 may use all rows, columns 2–3 only rows 6–7.
