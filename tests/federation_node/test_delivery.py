@@ -168,8 +168,16 @@ async def test_read_timeout_retries(tmp_path: Path, database_url: str) -> None:
 async def test_retry_after_is_honoured(node: RunningNode, form: str) -> None:
     from federation.signatures._message import format_http_date
 
-    value = "2" if form == "seconds" else format_http_date(utcnow() + timedelta(seconds=3))
-    async with ScriptedPeer([(503, {"Retry-After": value}), 202]) as peer:
+    async def busy(request: web.Request, body: bytes) -> web.StreamResponse:
+        # The date is written when the peer answers, as a real peer would: written
+        # before the node even sent its request, a slow start would eat into the wait.
+        # Whole seconds: three from now is at least two.
+        later = format_http_date(utcnow() + timedelta(seconds=3))
+        return web.Response(
+            status=503, headers={"Retry-After": "2" if form == "seconds" else later}
+        )
+
+    async with ScriptedPeer([busy, 202]) as peer:
         actor = await fake_peer(node, peer)
         await queue(node, actor, [probe(node, 1)])
         await wait_for(lambda: _settled(node), what="delivery after Retry-After")
