@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.models import LoginSession, utcnow
+from node.models import LoginSession, Resident, utcnow
 from node.runtime.config import SessionSection
 
 # Writing last_seen_at on every request would turn every page view into a write;
@@ -91,11 +91,20 @@ async def find_session(
     return row
 
 
-async def peek_session(session: AsyncSession, token: str) -> LoginSession | None:
-    """The session row for a cookie token, as stored (read-only; may have timed out)."""
+async def peek_visit(session: AsyncSession, token: str) -> tuple[LoginSession, Resident] | None:
+    """The session row for a cookie token, as stored (read-only; may have timed out),
+    and its resident: one statement, since every page view of someone logged in needs
+    both (a row of an older release without a resident counts as no session)."""
     if not token or len(token) > 128:
         return None
-    return await session.get(LoginSession, hash_token(token))
+    found = (
+        await session.execute(
+            select(LoginSession, Resident)
+            .join(Resident, Resident.id == LoginSession.resident_id)
+            .where(LoginSession.id == hash_token(token))
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 def needs_write(row: LoginSession, settings: SessionSection, now: datetime) -> bool:

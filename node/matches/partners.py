@@ -45,9 +45,8 @@ async def partner_cities(
     session: AsyncSession, now: datetime | None = None
 ) -> Sequence[PartnerCity]:
     """Every partner city, in the order of their names (unnamed ones last)."""
-    moment = now or utcnow()
-    found = []
-    for peer in await registry.all_peers(session):
-        trusted = await registry.is_trusted(session, peer.id, moment)
-        found.append(PartnerCity(peer.id, peer.name or None, connection(peer, trusted)))
+    found = [
+        PartnerCity(peer.id, peer.name or None, connection(peer, trusted))
+        for peer, trusted in await registry.peers_and_trust(session, now or utcnow())
+    ]
     return sorted(found, key=lambda city: (city.name is None, city.name or "", city.peer_id))

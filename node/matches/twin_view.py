@@ -90,18 +90,23 @@ class TwinOverview:
 
 
 async def twin_overview(session: AsyncSession, resident: Resident, lang: str) -> TwinOverview:
-    profile = await session.get(Profile, resident.id)
-    if profile is None or not profile.completed:
+    own = (
+        await session.execute(
+            select(Profile.completed, Profile.paused, PublishedVector.vector)
+            .outerjoin(PublishedVector, PublishedVector.resident_id == Profile.resident_id)
+            .where(Profile.resident_id == resident.id)
+        )
+    ).first()
+    if own is None or not own.completed:
         return TwinOverview("incomplete", ())
-    if profile.paused:
+    if own.paused:
         return TwinOverview("paused", ())
     partners = await partner_cities(session)
     if not partners:
         return TwinOverview("no_peers", ())
-    published = await session.get(PublishedVector, resident.id)
-    if published is None:
+    if own.vector is None:
         return TwinOverview("withheld", ())
-    viewer = stored_profile(published.vector, _VIEWER)
+    viewer = stored_profile(own.vector, _VIEWER)
     views = []
     for partner in partners:
         views.append(await _peer_view(session, resident, partner, viewer, lang))

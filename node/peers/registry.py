@@ -92,6 +92,14 @@ async def pinned_keys(session: AsyncSession, peer_id: int, now: datetime) -> Seq
     ).all()
 
 
+async def peers_and_trust(session: AsyncSession, now: datetime) -> Sequence[tuple[Peer, bool]]:
+    """Every peer, and whether a key of it is pinned and usable: one statement (the
+    frame of resident pages shows each partner city's connection)."""
+    pinned = select(PeerKey.id).where(PeerKey.peer_id == Peer.id, usable(now)).exists()
+    rows = await session.execute(select(Peer, pinned).order_by(Peer.id))
+    return [(peer, bool(trusted)) for peer, trusted in rows]
+
+
 async def is_trusted(session: AsyncSession, peer_id: int, now: datetime) -> bool:
     count = await session.scalar(
         select(func.count()).select_from(PeerKey).where(PeerKey.peer_id == peer_id, usable(now))

@@ -24,7 +24,6 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from node.accounts import accounts
 from node.accounts import sessions as session_service
 from node.contacts import notices
 from node.contacts.notices import Unseen
@@ -108,20 +107,19 @@ async def _logged_in(db: Database, config: Config, token: str, method: str) -> _
     if not token:
         return _Found()
     async with db.read() as session:
-        login_session = await session_service.peek_session(session, token)
-        if login_session is None or login_session.resident_id is None:
-            return _Found()  # unknown, or a session row of an older release
-        stale = session_service.needs_write(login_session, config.sessions, utcnow())
-        resident = await accounts.get_resident(session, login_session.resident_id)
-        if resident is None:
+        visit = await session_service.peek_visit(session, token)
+        if visit is None:
             return _Found()
+        login_session, resident = visit
+        stale = session_service.needs_write(login_session, config.sessions, utcnow())
         shown = method in SHOWING and not stale
         unseen = await notices.unseen(session, resident.id) if shown else None
     if stale:
         async with db.write() as writing:
-            login_session = await session_service.find_session(writing, token, config.sessions)
-        if login_session is None:
+            touched = await session_service.find_session(writing, token, config.sessions)
+        if touched is None:
             return _Found()
+        login_session = touched
     return _Found(login_session, resident, unseen, unseen_read=shown)
 
 
