@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -274,16 +274,18 @@ class Unseen:
     total: int
 
 
+_UNSEEN = (
+    select(Notice, Contact.their_name)
+    .join(Contact, Contact.id == Notice.contact_id)
+    .where(Notice.resident_id == bindparam("resident"), Notice.seen_at.is_(None), still_relevant())
+    .order_by(Notice.updated_at.desc(), Notice.id.desc())
+    .limit(SHOWN)
+)
+"""Built once: every page view asks it (building it costs more than answering it)."""
+
+
 async def unseen(session: AsyncSession, resident_id: int) -> Unseen:
-    rows = (
-        await session.execute(
-            select(Notice, Contact.their_name)
-            .join(Contact, Contact.id == Notice.contact_id)
-            .where(Notice.resident_id == resident_id, Notice.seen_at.is_(None), still_relevant())
-            .order_by(Notice.updated_at.desc(), Notice.id.desc())
-            .limit(SHOWN)
-        )
-    ).all()
+    rows = (await session.execute(_UNSEEN, {"resident": resident_id})).all()
     views = [
         NoticeView(
             kind=notice.kind,

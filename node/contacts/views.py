@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.explain import explain
@@ -284,14 +284,16 @@ async def open_request_count(session: AsyncSession, resident: Resident) -> int:
     )
 
 
+_CONTACTS_OF = (
+    select(Contact).where(Contact.resident_id == bindparam("resident")).order_by(Contact.id)
+)
+"""Built once: the suggestion pages ask it at every view."""
+
+
 async def standings_for(session: AsyncSession, resident: Resident) -> dict[str, ContactView]:
     """The resident's contacts by the other's pseudonym (for the twin and suggestion
     pages: show where a pair stands instead of the "ask for contact" button)."""
-    rows = (
-        await session.scalars(
-            select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.id)
-        )
-    ).all()
+    rows = (await session.scalars(_CONTACTS_OF, {"resident": resident.id})).all()
     return {
         contact.remote_actor: ContactView(contact=contact, standing=standing(contact), summary=None)
         for contact in rows

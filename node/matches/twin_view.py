@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.explain import Explanation, explain
@@ -89,14 +89,31 @@ class TwinOverview:
     peers: tuple[PeerView, ...]
 
 
+# The page's statements are built once: building a statement and its cache key costs
+# more than the database takes to answer it.
+_OWN = (
+    select(Profile.completed, Profile.paused, PublishedVector.vector)
+    .outerjoin(PublishedVector, PublishedVector.resident_id == Profile.resident_id)
+    .where(Profile.resident_id == bindparam("resident"))
+)
+_TWINS = (
+    select(Twin.score, RemoteProfile)
+    .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
+    .where(Twin.resident_id == bindparam("resident"), Twin.peer_id == bindparam("peer"))
+    .where(Twin.current())
+    .order_by(Twin.score.desc(), RemoteProfile.actor_url)
+)
+_SUGGESTIONS = (
+    select(Suggestion.score, RemoteProfile)
+    .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
+    .where(Suggestion.resident_id == bindparam("resident"), Suggestion.peer_id == bindparam("peer"))
+    .where(Suggestion.current())
+    .order_by(Suggestion.rank)
+)
+
+
 async def twin_overview(session: AsyncSession, resident: Resident, lang: str) -> TwinOverview:
-    own = (
-        await session.execute(
-            select(Profile.completed, Profile.paused, PublishedVector.vector)
-            .outerjoin(PublishedVector, PublishedVector.resident_id == Profile.resident_id)
-            .where(Profile.resident_id == resident.id)
-        )
-    ).first()
+    own = (await session.execute(_OWN, {"resident": resident.id})).first()
     if own is None or not own.completed:
         return TwinOverview("incomplete", ())
     if own.paused:
@@ -121,26 +138,9 @@ async def _peer_view(
     lang: str,
 ) -> PeerView:
     peer_id = partner.peer_id
-    twin_rows = (
-        await session.execute(
-            select(Twin.score, RemoteProfile)
-            .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
-            .where(Twin.resident_id == resident.id, Twin.peer_id == peer_id, Twin.current())
-            .order_by(Twin.score.desc(), RemoteProfile.actor_url)
-        )
-    ).all()
-    suggestion_rows = (
-        await session.execute(
-            select(Suggestion.score, RemoteProfile)
-            .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
-            .where(
-                Suggestion.resident_id == resident.id,
-                Suggestion.peer_id == peer_id,
-                Suggestion.current(),
-            )
-            .order_by(Suggestion.rank)
-        )
-    ).all()
+    mine = {"resident": resident.id, "peer": peer_id}
+    twin_rows = (await session.execute(_TWINS, mine)).all()
+    suggestion_rows = (await session.execute(_SUGGESTIONS, mine)).all()
     twins = {remote.actor_url for _score, remote in twin_rows}
     # Whether the partner's profiles are here at all matters only when nothing is shown.
     arrived = bool(twin_rows or suggestion_rows) or (

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.activities import origin
@@ -19,7 +19,7 @@ from node.models import OutboxActivity, Peer, PeerKey
 OPEN_STATES = ("pending", "sending")
 
 
-def usable(now: datetime) -> ColumnElement[bool]:
+def usable(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """SQL condition: a pinned key not yet past its grace period."""
     return or_(PeerKey.retires_at.is_(None), PeerKey.retires_at > now)
 
@@ -92,11 +92,17 @@ async def pinned_keys(session: AsyncSession, peer_id: int, now: datetime) -> Seq
     ).all()
 
 
+_PEERS_AND_TRUST = select(
+    Peer, select(PeerKey.id).where(PeerKey.peer_id == Peer.id, usable(bindparam("now"))).exists()
+).order_by(Peer.id)
+"""Built once: the frame of every resident page asks it (building a statement costs
+more than the database takes to answer it)."""
+
+
 async def peers_and_trust(session: AsyncSession, now: datetime) -> Sequence[tuple[Peer, bool]]:
     """Every peer, and whether a key of it is pinned and usable: one statement (the
     frame of resident pages shows each partner city's connection)."""
-    pinned = select(PeerKey.id).where(PeerKey.peer_id == Peer.id, usable(now)).exists()
-    rows = await session.execute(select(Peer, pinned).order_by(Peer.id))
+    rows = await session.execute(_PEERS_AND_TRUST, {"now": now})
     return [(peer, bool(trusted)) for peer, trusted in rows]
 
 
