@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,6 +116,14 @@ class Conversation:
     """When it was read (the moment before the query), for :func:`mark_seen`."""
 
 
+_MESSAGES_OF = (
+    select(Message)
+    .where(Message.contact_id == bindparam("contact"))
+    .order_by(Message.created_at, Message.id)
+)
+"""Built once: every view of a conversation asks it."""
+
+
 async def conversation(session: AsyncSession, resident: Resident, contact_id: int) -> Conversation:
     """The messages of one contact, oldest first, and whether opening it changes
     anything (:func:`mark_seen`). Only reads: most views of a conversation find
@@ -124,13 +132,7 @@ async def conversation(session: AsyncSession, resident: Resident, contact_id: in
     contact = await session.get(Contact, contact_id)  # no row lock: a read
     if contact is None or contact.resident_id != resident.id:
         raise ContactError("not_found")
-    messages = (
-        await session.scalars(
-            select(Message)
-            .where(Message.contact_id == contact.id)
-            .order_by(Message.created_at, Message.id)
-        )
-    ).all()
+    messages = (await session.scalars(_MESSAGES_OF, {"contact": contact.id})).all()
     unseen = any(m.read_at is None or m.notify == "pending" for m in messages)
     if not unseen:
         unseen = await notices.conversation_unseen(session, resident.id, contact.id)

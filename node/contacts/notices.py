@@ -212,17 +212,23 @@ async def conversation_seen(
     )
 
 
+_CONVERSATION_UNSEEN = (
+    select(Notice.id)
+    .where(
+        Notice.resident_id == bindparam("resident"),
+        Notice.contact_id == bindparam("contact"),
+        Notice.seen_at.is_(None),
+        Notice.kind.in_((NOTICE_ACCEPTANCE, NOTICE_MESSAGE)),
+    )
+    .limit(1)
+)
+"""Built once: every view of a conversation asks it."""
+
+
 async def conversation_unseen(session: AsyncSession, resident_id: int, contact_id: int) -> bool:
     """Whether opening the conversation would mark a notice of it seen."""
     found = await session.scalar(
-        select(Notice.id)
-        .where(
-            Notice.resident_id == resident_id,
-            Notice.contact_id == contact_id,
-            Notice.seen_at.is_(None),
-            Notice.kind.in_((NOTICE_ACCEPTANCE, NOTICE_MESSAGE)),
-        )
-        .limit(1)
+        _CONVERSATION_UNSEEN, {"resident": resident_id, "contact": contact_id}
     )
     return found is not None
 

@@ -134,6 +134,19 @@ async def summary(
     )
 
 
+_MESSAGE_FIGURES = (
+    select(
+        Message.contact_id,
+        func.max(Message.created_at),
+        func.sum(case((and_(Message.direction == "in", Message.read_at.is_(None)), 1), else_=0)),
+    )
+    .where(Message.contact_id.in_(bindparam("contacts", expanding=True)))
+    .group_by(Message.contact_id)
+)
+"""The last message and the unread count per contact; built once (the contacts page
+asks it at every view)."""
+
+
 async def _views(
     session: AsyncSession,
     resident: Resident,
@@ -154,12 +167,7 @@ async def _views(
     unread: dict[int, int] = {}
     latest: dict[int, datetime] = {}
     if rows:
-        unread_in = case((and_(Message.direction == "in", Message.read_at.is_(None)), 1), else_=0)
-        figures = await session.execute(
-            select(Message.contact_id, func.max(Message.created_at), func.sum(unread_in))
-            .where(Message.contact_id.in_([c.id for c in rows]))
-            .group_by(Message.contact_id)
-        )
+        figures = await session.execute(_MESSAGE_FIGURES, {"contacts": [c.id for c in rows]})
         for contact_id, last, count in figures:
             latest[contact_id] = last
             if count:
@@ -268,20 +276,19 @@ async def own_contact(session: AsyncSession, resident: Resident, contact_id: int
     return contact if contact is not None and contact.resident_id == resident.id else None
 
 
+_OPEN_REQUESTS = select(func.count(Contact.id)).where(
+    Contact.resident_id == bindparam("resident"),
+    Contact.their_follow_id.is_not(None),
+    Contact.their_consent == "yes",
+    Contact.my_consent == "none",
+    still_open(),
+)
+"""Built once: the contacts page asks it at every view."""
+
+
 async def open_request_count(session: AsyncSession, resident: Resident) -> int:
     """Requests waiting for the resident's answer (for a badge in the navigation)."""
-    return int(
-        await session.scalar(
-            select(func.count(Contact.id)).where(
-                Contact.resident_id == resident.id,
-                Contact.their_follow_id.is_not(None),
-                Contact.their_consent == "yes",
-                Contact.my_consent == "none",
-                still_open(),
-            )
-        )
-        or 0
-    )
+    return int(await session.scalar(_OPEN_REQUESTS, {"resident": resident.id}) or 0)
 
 
 _CONTACTS_OF = (
