@@ -96,8 +96,7 @@ _VISIT = (
     .join(Resident, Resident.id == LoginSession.resident_id)
     .where(LoginSession.id == bindparam("session"))
 )
-"""Built once, as the other statements of every page view: building a statement and
-its cache key costs more than the database takes to answer it."""
+"""Built once: every page view of someone logged in asks it."""
 
 
 async def peek_visit(session: AsyncSession, token: str) -> tuple[LoginSession, Resident] | None:

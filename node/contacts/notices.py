@@ -287,7 +287,7 @@ _UNSEEN = (
     .order_by(Notice.updated_at.desc(), Notice.id.desc())
     .limit(SHOWN)
 )
-"""Built once: every page view asks it (building it costs more than answering it)."""
+"""Built once: every page view of someone logged in asks it."""
 
 
 async def unseen(session: AsyncSession, resident_id: int) -> Unseen:

@@ -95,8 +95,7 @@ async def pinned_keys(session: AsyncSession, peer_id: int, now: datetime) -> Seq
 _PEERS_AND_TRUST = select(
     Peer, select(PeerKey.id).where(PeerKey.peer_id == Peer.id, usable(bindparam("now"))).exists()
 ).order_by(Peer.id)
-"""Built once: the frame of every resident page asks it (building a statement costs
-more than the database takes to answer it)."""
+"""Built once: every view of the suggestions page asks it."""
 
 
 async def peers_and_trust(session: AsyncSession, now: datetime) -> Sequence[tuple[Peer, bool]]:
