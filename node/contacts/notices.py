@@ -281,7 +281,7 @@ class Unseen:
 
 
 _UNSEEN = (
-    select(Notice, Contact.their_name)
+    select(Notice.kind, Notice.count, Notice.contact_id, Contact.their_name, Notice.updated_at)
     .join(Contact, Contact.id == Notice.contact_id)
     .where(Notice.resident_id == bindparam("resident"), Notice.seen_at.is_(None), still_relevant())
     .order_by(Notice.updated_at.desc(), Notice.id.desc())
@@ -291,15 +291,9 @@ _UNSEEN = (
 
 
 async def unseen(session: AsyncSession, resident_id: int) -> Unseen:
-    rows = (await session.execute(_UNSEEN, {"resident": resident_id})).all()
+    rows = (await session.execute(_UNSEEN, {"resident": resident_id})).tuples().all()
     views = [
-        NoticeView(
-            kind=notice.kind,
-            count=notice.count,
-            contact_id=notice.contact_id,
-            name=name,
-            at=notice.updated_at,
-        )
-        for notice, name in rows
+        NoticeView(kind=kind, count=count, contact_id=contact_id, name=name, at=at)
+        for kind, count, contact_id, name, at in rows
     ]
     return Unseen(notices=views, total=sum(view.count for view in views))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,14 +97,14 @@ _OWN = (
     .where(Profile.resident_id == bindparam("resident"))
 )
 _TWINS = (
-    select(Twin.score, RemoteProfile)
+    select(Twin.score, RemoteProfile.actor_url, RemoteProfile.vector)
     .join(RemoteProfile, RemoteProfile.id == Twin.remote_profile_id)
     .where(Twin.resident_id == bindparam("resident"), Twin.peer_id == bindparam("peer"))
     .where(Twin.current())
     .order_by(Twin.score.desc(), RemoteProfile.actor_url)
 )
 _SUGGESTIONS = (
-    select(Suggestion.score, RemoteProfile)
+    select(Suggestion.score, RemoteProfile.actor_url, RemoteProfile.vector)
     .join(RemoteProfile, RemoteProfile.id == Suggestion.remote_profile_id)
     .where(Suggestion.resident_id == bindparam("resident"), Suggestion.peer_id == bindparam("peer"))
     .where(Suggestion.current())
@@ -139,9 +139,9 @@ async def _peer_view(
 ) -> PeerView:
     peer_id = partner.peer_id
     mine = {"resident": resident.id, "peer": peer_id}
-    twin_rows = (await session.execute(_TWINS, mine)).all()
-    suggestion_rows = (await session.execute(_SUGGESTIONS, mine)).all()
-    twins = {remote.actor_url for _score, remote in twin_rows}
+    twin_rows = (await session.execute(_TWINS, mine)).tuples().all()
+    suggestion_rows = (await session.execute(_SUGGESTIONS, mine)).tuples().all()
+    twins = {actor_url for _score, actor_url, _vector in twin_rows}
     # Whether the partner's profiles are here at all matters only when nothing is shown.
     arrived = bool(twin_rows or suggestion_rows) or (
         await session.scalar(
@@ -155,7 +155,7 @@ async def _peer_view(
         profiles_arrived=arrived,
         twins=_views(twin_rows, viewer, lang, twin=True),
         suggestions=_views(
-            [(s, r) for s, r in suggestion_rows if r.actor_url not in twins],
+            [row for row in suggestion_rows if row[1] not in twins],
             viewer,
             lang,
             twin=False,
@@ -164,15 +164,13 @@ async def _peer_view(
 
 
 def _views(
-    rows: Sequence[tuple[float, RemoteProfile]],
+    rows: Sequence[tuple[float, str, dict[str, Any]]],
     viewer: InterestProfile,
     lang: str,
     *,
     twin: bool,
 ) -> tuple[MatchView, ...]:
     return tuple(
-        MatchView.of(
-            viewer, stored_profile(remote.vector, remote.actor_url), score, lang, twin=twin
-        )
-        for score, remote in rows
+        MatchView.of(viewer, stored_profile(vector, actor_url), score, lang, twin=twin)
+        for score, actor_url, vector in rows
     )
