@@ -216,6 +216,25 @@ def test_malformed_signature_headers_are_explained(signature: str, fragment: str
     assert caught.value.status == 401
 
 
+@pytest.mark.parametrize(
+    ("key_id", "read"),
+    [
+        (r"k", "k"),
+        (r"https://peer.example/actor#main-key", "https://peer.example/actor#main-key"),
+        (r"a\"quoted\" key", 'a"quoted" key'),
+        (r"back\\slash", "back\\slash"),
+        (r"\k\e\y", "key"),
+    ],
+)
+def test_quoted_parameter_values_are_unescaped(key_id: str, read: str) -> None:
+    headers = {
+        "Host": "peer.example",
+        "Date": "Tue, 07 Jun 2014 20:51:35 GMT",
+        "Signature": f'keyId="{key_id}", algorithm="rsa-sha256",signature="AAAA"',
+    }
+    assert parse_signature("POST", "/inbox", headers).key_id == read
+
+
 def test_unsigned_requests_are_named_as_such() -> None:
     with pytest.raises(SignatureError, match="request is not signed"):
         parse_signature("POST", "/inbox", {"Host": "peer.example", "Authorization": "Bearer x"})
