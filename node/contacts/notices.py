@@ -291,7 +291,7 @@ _UNSEEN = (
 
 
 async def unseen(session: AsyncSession, resident_id: int) -> Unseen:
-    rows = (await session.execute(_UNSEEN, {"resident": resident_id})).tuples().all()
+    rows = (await session.execute(_UNSEEN, {"resident": resident_id})).all()
     views = [
         NoticeView(kind=kind, count=count, contact_id=contact_id, name=name, at=at)
         for kind, count, contact_id, name, at in rows

@@ -139,8 +139,8 @@ async def _peer_view(
 ) -> PeerView:
     peer_id = partner.peer_id
     mine = {"resident": resident.id, "peer": peer_id}
-    twin_rows = (await session.execute(_TWINS, mine)).tuples().all()
-    suggestion_rows = (await session.execute(_SUGGESTIONS, mine)).tuples().all()
+    twin_rows = (await session.execute(_TWINS, mine)).all()
+    suggestion_rows = (await session.execute(_SUGGESTIONS, mine)).all()
     twins = {actor_url for _score, actor_url, _vector in twin_rows}
     # Whether the partner's profiles are here at all matters only when nothing is shown.
     arrived = bool(twin_rows or suggestion_rows) or (
