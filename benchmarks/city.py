@@ -257,6 +257,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from node.matches.compute import recompute_all
     from node.runtime import appkeys, migrate
     from node.runtime.db import Database
+    from node.runtime.heap import freeze_loaded_objects
     from node.runtime.keys import ensure_keys
     from node.runtime.logs import configure_logging
 
@@ -286,6 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
+        freeze_loaded_objects()  # as 'zwilling run' does
         commands, answers = context.Queue(), context.Queue()
         readers = context.Process(
             target=readers_main,

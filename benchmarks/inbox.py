@@ -70,6 +70,7 @@ def serve_node(config_file: str, data_dir: str, workers: bool = True) -> None:
     from node.app import create_app
     from node.federation.handlers import ActivityHandler, InboxContext, register_handler
     from node.runtime.config import load_config
+    from node.runtime.heap import freeze_loaded_objects
     from node.runtime.logs import configure_logging
 
     class NoOp(ActivityHandler):
@@ -82,6 +83,7 @@ def serve_node(config_file: str, data_dir: str, workers: bool = True) -> None:
     configure_logging("WARNING")
     config = load_config(config_file, data_dir=data_dir)
     app = create_app(config, extensions=[bench], run_workers=workers)
+    freeze_loaded_objects()  # as 'zwilling run' does
     web.run_app(app, host="127.0.0.1", port=config.listen.port, print=None, access_log=None)
 
 

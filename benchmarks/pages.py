@@ -74,6 +74,7 @@ def serve_node(config_file: str, data_dir: str, background: bool, deliveries: fl
     from node.app import create_app, installed_extensions
     from node.runtime import appkeys
     from node.runtime.config import load_config
+    from node.runtime.heap import freeze_loaded_objects
     from node.runtime.logs import configure_logging
 
     def feed(app: web.Application) -> None:
@@ -126,6 +127,7 @@ def serve_node(config_file: str, data_dir: str, background: bool, deliveries: fl
     configure_logging("ERROR")
     config = load_config(config_file, data_dir=data_dir)
     app = create_app(config, extensions=[*installed_extensions(), feed], run_workers=background)
+    freeze_loaded_objects()  # as 'zwilling run' does
     web.run_app(app, host="127.0.0.1", port=config.listen.port, print=None, access_log=None)
 
 

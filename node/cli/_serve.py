@@ -12,6 +12,7 @@ from node.cli._common import CommandError, add_command, config_from
 from node.runtime import migrate
 from node.runtime.config import Config
 from node.runtime.db import create_engine
+from node.runtime.heap import freeze_loaded_objects
 from node.runtime.keys import KeyFileError, load_keys
 from node.runtime.logs import configure_logging
 
@@ -64,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     port = args.port or config.listen.port
     name = f"{config.branding.portal_name} ({config.node.city})"
     print(f"{name} on http://{host}:{port}/", flush=True)
+    freeze_loaded_objects()
     # run_app handles SIGINT and SIGTERM: it stops accepting, drains, runs cleanup_ctx.
     web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=10)
     return 0
