@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from node.runtime.events import DomainEvents
 from node.runtime.files import PRIVATE_FILE, private_directory, private_file
@@ -75,10 +76,14 @@ def create_engine(url: str) -> AsyncEngine:
         if database and database != ":memory:" and not database.startswith("file:"):
             _private_database_file(Path(database))
         engine = create_async_engine(
-            url, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_reset_on_return=None,  # _sqlite_reset instead
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine.pool, "reset", _sqlite_reset)
         return engine
     return create_async_engine(
         url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10
@@ -129,6 +134,15 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql(f"PRAGMA query_only={'ON' if reading else 'OFF'}")
         connection.info[_QUERY_ONLY] = reading
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    # A unit of work ends its transaction before its connection goes back to the pool,
+    # and the pool's own rollback after it was a second round trip to the driver's
+    # thread for every unit. Only a transaction still open (a unit cut short by a
+    # cancellation, say) is rolled back here.
+    if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 class Database:

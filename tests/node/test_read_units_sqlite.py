@@ -29,9 +29,12 @@ async def one_connection(tmp_path: Path) -> AsyncIterator[Database]:
     migrating = create_engine(url)
     await migrate.upgrade(migrating)
     await migrating.dispose()
-    engine = create_async_engine(url, poolclass=AsyncAdaptedQueuePool, pool_size=1)
+    engine = create_async_engine(
+        url, poolclass=AsyncAdaptedQueuePool, pool_size=1, pool_reset_on_return=None
+    )
     event.listen(engine.sync_engine, "connect", runtime_db._sqlite_pragmas)
     event.listen(engine.sync_engine, "begin", runtime_db._sqlite_begin)
+    event.listen(engine.sync_engine.pool, "reset", runtime_db._sqlite_reset)
     database = Database(engine)
     yield database
     await database.dispose()
@@ -86,3 +89,20 @@ async def test_a_reading_unit_refuses_to_write_after_a_writing_one(
     async with db.write() as uow:  # and the next writing unit writes again
         uow.add(Peer(actor_url="https://c.example/actor", origin="https://c.example"))
     assert await peers(db) == 2
+
+
+async def test_a_connection_back_with_its_transaction_open_is_rolled_back(
+    one_connection: Database,
+) -> None:
+    """Units end their transactions themselves, so the pool rolls back only what is
+    still open; a connection must never go back to the pool inside a transaction."""
+    db = one_connection
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.execute("BEGIN")
+        assert driver.in_transaction
+    assert not driver.in_transaction
+    async with db.read() as session:  # the pool's one connection begins afresh
+        assert await session.scalar(select(func.count()).select_from(Peer)) == 0
