@@ -14,11 +14,14 @@ The requests are signed before the timed loop, so the client spends no time on
 RSA. The same requests, with the same concurrency, then go to a minimal aiohttp
 handler that reads the body and answers 202: that run is the ceiling of this load
 generator and server on this machine, and shows the generator is not what limits
-the node. ``--clients`` spreads the connections over several client processes.
-Every figure is printed, and the last line is one JSON object holding all of them.
+the node. The timed runs are sent by wrk (``benchmarks._wrk``, each request once, for
+``--seconds``): a Python client needs about as much CPU per request as the bare
+server, so it could not show that ceiling. ``--generator aiohttp`` sends them from
+Python client processes instead (``--clients``; the warm-up always does). Every
+figure is printed, and the last line is one JSON object holding all of them.
 
-    .venv/bin/python benchmarks/inbox.py [--requests 6000] [--concurrency 32]
-        [--activity noop|profile] [--clients 1] [--repeats 1]
+    .venv/bin/python benchmarks/inbox.py [--requests 6000] [--seconds 2]
+        [--concurrency 32] [--activity noop|profile] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -31,18 +34,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import _signed_load, _wrk  # noqa: E402
 from benchmarks._node import free_port, scratch_postgres, write_config  # noqa: E402
 from benchmarks._processes import (  # noqa: E402
     cpu_seconds,
@@ -217,96 +219,37 @@ def presign(
     return requests
 
 
-async def _drive_one(
-    url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int
-) -> tuple[float, float, list[float], dict[int, int]]:
-    """Wall-clock start and end, latencies and statuses of one client process."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue = iter(requests)
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def client() -> None:
-            for headers, body in queue:
-                started = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-
-        started = time.time()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        ended = time.time()
-    return started, ended, latencies, statuses
-
-
-def _client_process(
-    url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int, go: Any
-) -> tuple[float, float, list[float], dict[int, int]]:
-    go.wait()
-    return asyncio.run(_drive_one(url, requests, concurrency))
-
-
-def drive(
-    url: str, requests: list[tuple[dict[str, str], bytes]], concurrency: int, clients: int = 1
-) -> dict[str, Any]:
-    """The requests at ``concurrency`` connections in all, spread over ``clients``
-    processes (each its own event loop) when one client process would be the limit."""
-    if clients <= 1:
-        runs = [asyncio.run(_drive_one(url, requests, concurrency))]
-    else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        manager = context.Manager()
-        go = manager.Event()
-        shares = [requests[n::clients] for n in range(clients)]
-        per = [concurrency // clients + (n < concurrency % clients) for n in range(clients)]
-        with context.Pool(clients) as pool:
-            pending = [
-                pool.apply_async(_client_process, (url, share, max(1, c), go))
-                for share, c in zip(shares, per, strict=True)
-            ]
-            time.sleep(0.3)
-            go.set()
-            runs = [job.get() for job in pending]
-        manager.shutdown()
-    latencies = sorted(latency for run in runs for latency in run[2])
-    statuses: dict[int, int] = {}
-    for run in runs:
-        for status, n in run[3].items():
-            statuses[status] = statuses.get(status, 0) + n
-    elapsed = max(run[1] for run in runs) - min(run[0] for run in runs)
-    return {
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 2),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-    }
-
-
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median throughput (its own latencies), and every throughput."""
     ordered = sorted(runs, key=lambda run: run["per_second"])
     return {**ordered[len(ordered) // 2], "all_per_second": [r["per_second"] for r in runs]}
 
 
+Requests = list[tuple[dict[str, str], bytes]]
+
+
 def timed_runs(
     process: subprocess.Popen[bytes],
     url: str,
-    rounds: list[list[tuple[dict[str, str], bytes]]],
-    concurrency: int,
-    clients: int,
+    rounds: list[Requests],
+    args: argparse.Namespace,
+    *,
+    bare: bool = False,
 ) -> dict[str, Any]:
-    """The median of the timed rounds, with the server's CPU time per request."""
+    """The median of the timed rounds, with the server's CPU time per request. With wrk
+    each round lasts ``--seconds``; the bare server may be sent a round's requests again."""
     before = cpu_seconds(process.pid)
-    runs = [drive(url, r, concurrency, clients) for r in rounds]
+    if args.generator == "wrk":
+        runs = [_wrk.drive(url, r, args.seconds, args.concurrency, may_cycle=bare) for r in rounds]
+    else:
+        runs = [_signed_load.drive(url, r, args.concurrency, args.clients) for r in rounds]
     used = cpu_seconds(process.pid) - before
     served = sum(run["requests"] for run in runs)
-    return {**median_run(runs), "server_cpu_us_per_request": round(used / served * 1e6, 1)}
+    return {
+        **median_run(runs),
+        "server_cpu_us_per_request": round(used / served * 1e6, 1),
+        "answered_in_all": served,
+    }
 
 
 def main() -> None:
@@ -316,7 +259,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database-url", help="default: SQLite in a temporary directory")
     parser.add_argument("--activity", choices=("noop", "profile"), default="noop")
-    parser.add_argument("--clients", type=int, default=1, help="client processes")
+    parser.add_argument(
+        "--generator",
+        choices=("wrk", "aiohttp"),
+        default="wrk",
+        help="wrk (Debian's package) for the timed runs, or aiohttp client processes",
+    )
+    parser.add_argument(
+        "--seconds", type=int, default=2, help="each timed run's length with wrk (whole seconds)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=1, help="aiohttp client processes (warm-up, or all)"
+    )
     parser.add_argument("--repeats", type=int, default=1, help="timed runs; the median is kept")
     parser.add_argument(
         "--without-workers",
@@ -329,6 +283,8 @@ def main() -> None:
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generator == "wrk" and not _wrk.available():
+        parser.error("wrk is not installed (apt-get install wrk), or pass --generator aiohttp")
     if args.serve_node:
         config_file, data_dir, workers = args.serve_node
         serve_node(config_file, data_dir, workers == "workers")
@@ -381,8 +337,8 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
     try:
         wait_listening(bare_port, bare)
         bare_url = f"http://127.0.0.1:{bare_port}/inbox"
-        drive(bare_url, warmup, args.concurrency, clients)
-        ceiling = timed_runs(bare, bare_url, rounds, args.concurrency, clients)
+        _signed_load.drive(bare_url, warmup, args.concurrency, clients)
+        ceiling = timed_runs(bare, bare_url, rounds, args, bare=True)
     finally:
         stop(bare)
 
@@ -390,8 +346,8 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
     node = start("benchmarks.inbox", "--serve-node", str(config_file), str(directory), workers)
     try:
         wait_listening(node_port, node)
-        drive(inbox, warmup, args.concurrency, clients)
-        verified = timed_runs(node, inbox, rounds, args.concurrency, clients)
+        _signed_load.drive(inbox, warmup, args.concurrency, clients)
+        verified = timed_runs(node, inbox, rounds, args)
     finally:
         stop(node)
     rows = asyncio.run(stored(config_file, directory))
@@ -400,10 +356,15 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     ratio = round(verified["per_second"] / ceiling["per_second"], 3)
     load = round(os.getloadavg()[0], 2)
+    generator = (
+        f"wrk, {_wrk.THREADS} threads, {args.seconds} s per run"
+        if args.generator == "wrk"
+        else f"{clients} aiohttp client process(es), {args.requests} requests per run"
+    )
     print(
         f"\n{args.activity} activities, body {body_bytes} bytes, concurrency {args.concurrency} "
-        f"over {clients} client process(es), {args.requests} timed requests × {args.repeats} "
-        f"after {args.warmup} warm-up, {os.cpu_count()} cores, load average {load}"
+        f"from {generator}, {args.repeats} timed run(s) after {args.warmup} warm-up, "
+        f"{os.cpu_count()} cores, load average {load}"
     )
     print(f"{'':24}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU µs/req':>12}  statuses")
     for name, figures in ((f"node inbox ({backend})", verified), ("bare aiohttp 202", ceiling)):
@@ -413,7 +374,8 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
             f"  {figures['statuses']}"
         )
     print(
-        f"node / bare: {ratio}; inbox rows stored: {rows} of {total}; "
+        f"node / bare: {ratio}; inbox rows stored: {rows} "
+        f"(answered: {args.warmup + verified['answered_in_all']}); "
         f"peer profiles held: {profiles}; generator ceiling {ceiling['per_second']}/s "
         f"(the bare run)"
     )
@@ -423,6 +385,8 @@ def run(directory: Path, database_url: str, args: argparse.Namespace) -> dict[st
         "activity": args.activity,
         "body_bytes": body_bytes,
         "concurrency": args.concurrency,
+        "generator": args.generator,
+        "seconds": args.seconds if args.generator == "wrk" else None,
         "clients": clients,
         "requests": args.requests,
         "repeats": args.repeats,

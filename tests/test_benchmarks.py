@@ -4,6 +4,8 @@ benchmark that broke silently would leave the figures in the README unmeasurable
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +39,8 @@ TINY = {
         "4",
         "--activity",
         "profile",
+        "--generator",
+        "aiohttp",
         "--clients",
         "2",
     ],
@@ -64,10 +68,9 @@ TINY = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_benchmark_runs_and_prints_its_figures(name: str) -> None:
+def _figures(name: str, *args: str) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{name}", *TINY[name]],
+        [sys.executable, "-m", f"benchmarks.{name}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -76,3 +79,31 @@ def test_benchmark_runs_and_prints_its_figures(name: str) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert isinstance(figures, dict) and figures
+    return figures
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_benchmark_runs_and_prints_its_figures(name: str) -> None:
+    _figures(name, *TINY[name])
+
+
+def test_inbox_benchmark_times_the_node_with_wrk() -> None:
+    """wrk sends each signed request once: every answer a 202, no request sent twice,
+    and the node stored at least every activity it answered."""
+    if shutil.which("wrk") is None:
+        reason = "wrk is not installed (apt-get install wrk)"
+        if os.environ.get("ZWILLING_REQUIRE_WRK") == "1":
+            pytest.fail(f"ZWILLING_REQUIRE_WRK=1 but {reason}")
+        pytest.skip(reason)
+    figures = _figures(
+        "inbox",
+        *("--requests", "4000", "--seconds", "1", "--warmup", "5", "--concurrency", "4"),
+    )
+    node, bare = figures["node"], figures["bare"]
+    assert isinstance(node, dict) and isinstance(bare, dict)
+    assert figures["generator"] == "wrk"
+    assert node["requests"] > 0 and node["cycled"] == 0
+    assert node["statuses"] == {"2xx": node["requests"], "other": 0, "broken": 0}
+    assert bare["statuses"]["other"] == 0
+    assert isinstance(figures["stored"], int)
+    assert figures["stored"] >= 5 + node["answered_in_all"]
