@@ -11,6 +11,7 @@ a peer's admin can act on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypeGuard, get_args
@@ -92,11 +93,15 @@ class Activity:
         return target
 
 
+@functools.lru_cache(maxsize=4096)
 def origin(url: str) -> str:
     """``scheme://host[:port]`` in lower case, default ports dropped; ValueError if none.
 
     Origins decide whose key may speak for whom, so two spellings of the same
-    origin must compare equal and anything without a host must not pass.
+    origin must compare equal and anything without a host must not pass. An inbox
+    asks for the origins of an activity's id and actor when it checks the shape and
+    again when it checks who may speak for whom, and a peer's actor comes back with
+    every activity: a pure function of the string, kept for the last few thousand.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

@@ -24,6 +24,7 @@ protocols below; this module knows nothing about residents or databases.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +112,14 @@ class Receiver:
         if not self.authorities:
             raise ValueError("a receiver answers under at least one authority")
 
-    @property
+    # Asked on every request: worked out once per receiver (its fields never change).
+    @functools.cached_property
     def normalised(self) -> frozenset[str]:
         return frozenset(normalise_authority(name, self.scheme) for name in self.authorities)
+
+    @functools.cached_property
+    def _origins(self) -> frozenset[str]:
+        return frozenset(origin(f"{self.scheme}://{name}") for name in self.authorities)
 
     def answers_as(self, authority: str) -> bool:
         """Whether a request naming ``authority`` (host[:port]) is meant for this node."""
@@ -125,9 +131,8 @@ class Receiver:
             named = origin(url)
         except ValueError:
             return False
-        ours = {origin(f"{self.scheme}://{name}") for name in self.authorities}
         parts = urlsplit(url)
-        if named not in ours or parts.query or parts.fragment:
+        if named not in self._origins or parts.query or parts.fragment:
             return False
         path = parts.path
         if path == self.actor_path:

@@ -54,7 +54,10 @@ log = logging.getLogger(__name__)
 
 KEY_CACHE_SECONDS = 10.0
 DRAINS = 2
-"""Inbox batches in flight at once (on SQLite, only one of them writing)."""
+"""Inbox batches in flight at once on PostgreSQL: one is checked or written while the
+other one's write waits for the database. SQLite has one writer, and a second batch
+there only splits the arrivals into smaller batches that wait for it, each paying for
+its own transaction (measured: 10–40 % more CPU per activity), so it takes one."""
 
 
 def settings_from(app: web.Application) -> InboxSettings:
@@ -84,13 +87,8 @@ class NodeInbox:
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self._keys: dict[str, tuple[float, list[tuple[TrustedKey[Peer], datetime | None]]]] = {}
-        self.batches = GroupCommit(
-            app,
-            self._apply,
-            self.store_alone,
-            drains=DRAINS,
-            one_writer=is_sqlite(app[appkeys.CONFIG].database_url),
-        )
+        drains = 1 if is_sqlite(app[appkeys.CONFIG].database_url) else DRAINS
+        self.batches = GroupCommit(app, self._apply, self.store_alone, drains=drains)
 
     # -- PinnedKeys -----------------------------------------------------------------
 
@@ -248,7 +246,11 @@ async def _apply(
         key_fingerprint=fingerprint,
     )
     await handler.apply(context)
-    await session.flush()
+    # Flushed here so that a failing write is blamed on this activity, not on the
+    # batch; a handler that left nothing to flush (statements run at once, or none)
+    # costs no trip through the session's flush.
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
 
 
 async def retry_row(app: web.Application, row_id: int) -> bool | None:

@@ -87,10 +87,9 @@ def overrides_apply_all(handler: ActivityHandler) -> bool:
 
 class GroupCommit:
     """The queue and its drains: ``drains`` batches in flight at once, so that one
-    batch is checked (or, on PostgreSQL, written too) while another one's write waits
-    for the database. ``one_writer`` (SQLite, which has one) lets one batch at a time
-    write, in the order they were taken: two writing units would otherwise wait for
-    each other in SQLite's busy handler, which sleeps in growing steps."""
+    batch is checked or written while another one's write waits for the database. On
+    SQLite, which has one writer, take one: two writing units would wait for each other
+    in its busy handler, which sleeps in growing steps."""
 
     def __init__(
         self,
@@ -99,7 +98,6 @@ class GroupCommit:
         store_one: StoreOne,
         *,
         drains: int = 2,
-        one_writer: bool = False,
     ) -> None:
         self._app = app
         self._apply = apply
@@ -107,16 +105,7 @@ class GroupCommit:
         self._queue: list[Arrival] = []
         self._drains: set[asyncio.Task[None]] = set()
         self._max_drains = drains
-        self._one_writer = one_writer
-        self._writer: asyncio.Lock | None = None
         self._stopped = False
-
-    def _writing(self) -> contextlib.AbstractAsyncContextManager[object]:
-        if not self._one_writer:
-            return contextlib.nullcontext()
-        if self._writer is None:
-            self._writer = asyncio.Lock()  # FIFO: batches write in the order taken
-        return self._writer
 
     async def submit(self, activity: Activity, signer: TrustedKey[Peer]) -> bool:
         """Wait until the activity is stored (True) or found stored before (False)."""
@@ -157,8 +146,7 @@ class GroupCommit:
     async def _settle(self, batch: list[Arrival]) -> None:
         waiting = await self._checked(batch)
         if waiting:
-            async with self._writing():
-                await self._write(waiting)
+            await self._write(waiting)
 
     async def _write(self, waiting: list[Arrival]) -> None:
         failed: dict[Arrival, Exception] = {}
