@@ -113,12 +113,17 @@ _KEYS_READ: WeakKeyDictionary[AsyncSession, dict[int, list[Ed25519PublicKey]]] =
 
 async def verify_peer_proof(
     session: AsyncSession, peer: Peer, document: Mapping[str, object]
-) -> dict[str, Any]:
+) -> None:
+    """ProofError unless ``document``'s proof verifies with a pinned key of ``peer``.
+
+    Only a verdict: the inbox goes on with the activity it parsed, so the document
+    without its proof is not copied (a deep copy cost more than the signature check).
+    """
     read = _KEYS_READ.setdefault(session, {})
     keys = read.get(peer.id)
     if keys is None:
         keys = read[peer.id] = await proof_keys(session, peer)
-    return check_proof(document, peer, keys)
+    check_proof(document, peer, keys, copy_result=False)
 
 
 def same_origin(url: str, expected: str) -> bool:
