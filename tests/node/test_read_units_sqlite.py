@@ -30,7 +30,11 @@ async def one_connection(tmp_path: Path) -> AsyncIterator[Database]:
     await migrate.upgrade(migrating)
     await migrating.dispose()
     engine = create_async_engine(
-        url, poolclass=AsyncAdaptedQueuePool, pool_size=1, pool_reset_on_return=None
+        url,
+        async_creator=runtime_db._sqlite_connector(url),
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", runtime_db._sqlite_pragmas)
     event.listen(engine.sync_engine, "begin", runtime_db._sqlite_begin)
